@@ -1,0 +1,39 @@
+# Herald — make run starts the server, make test runs every test.
+SHELL := /bin/bash
+
+# Find a JDK >= 21 (the machine's default java may be 17). Prefer the newest: JDK 24+
+# does not pin virtual threads on synchronized.
+JAVA_HOME := $(shell \
+  for j in $$JAVA_HOME /usr/lib/jvm/* /opt/java/* /opt/jdk*; do \
+    [ -x "$$j/bin/javac" ] || continue; \
+    v=$$("$$j/bin/java" -version 2>&1 | sed -n 's/.*version "\([0-9]*\).*/\1/p' | head -1); \
+    [ "$${v:-0}" -ge 21 ] && echo "$$v $$j"; \
+  done | sort -n | tail -1 | cut -d' ' -f2)
+export JAVA_HOME
+MVN := ./mvnw -B -ntp
+JAR := target/herald.jar
+
+.PHONY: run build test verify bench jooq clean check-jdk
+
+check-jdk:
+	@if [ -z "$(JAVA_HOME)" ]; then \
+	  echo "error: no JDK >= 21 found (looked in \$$JAVA_HOME, /usr/lib/jvm, /opt). Install one, e.g. Temurin 25." >&2; exit 1; fi
+	@echo "using JDK at $(JAVA_HOME)"
+
+build: check-jdk
+	$(MVN) -DskipTests package
+
+$(JAR): pom.xml $(shell find src/main migrations jooq-codegen -type f 2>/dev/null)
+	$(MAKE) build
+
+run: $(JAR)
+	"$(JAVA_HOME)/bin/java" --enable-native-access=ALL-UNNAMED -jar $(JAR)
+
+test: check-jdk
+	$(MVN) verify
+
+jooq: check-jdk
+	$(MVN) generate-sources
+
+clean:
+	$(MVN) clean

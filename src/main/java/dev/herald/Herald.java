@@ -1,0 +1,177 @@
+package dev.herald;
+
+import dev.herald.auth.AdminRoutes;
+import dev.herald.auth.Auth;
+import dev.herald.auth.TokenStore;
+import dev.herald.config.Config;
+import dev.herald.database.Database;
+import dev.herald.events.UserEventRoutes;
+import dev.herald.ops.Metrics;
+import dev.herald.ops.OpsRoutes;
+import dev.herald.sse.Sessions;
+import dev.herald.sse.Sse;
+import dev.herald.stream.EventStore;
+import dev.herald.stream.Hub;
+import dev.herald.stream.Listener;
+import dev.herald.stream.Ping;
+import dev.herald.stream.Publisher;
+import dev.herald.web.WebServer;
+import io.javalin.Javalin;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.time.Duration;
+import java.time.OffsetDateTime;
+import java.util.concurrent.CountDownLatch;
+
+/**
+ * One Herald replica: database, listener, hub, HTTP. {@link #start} wires everything with
+ * plain constructors; {@link #stop} ends streams cleanly, then stops the rest.
+ */
+public final class Herald implements AutoCloseable {
+    private static final Logger log = LoggerFactory.getLogger(Herald.class);
+    public static final String VERSION = versionOf();
+
+    private final Config config;
+    private final Database db;
+    private final Metrics metrics;
+    private final Hub hub;
+    private final Listener listener;
+    private final Sessions sessions;
+    private final Auth auth;
+    private final Publisher publisher;
+    private final Javalin app;
+    private final Thread revocationPoller;
+    private volatile boolean stopped;
+
+    private Herald(Config config, Database db) {
+        this.config = config;
+        this.db = db;
+        this.metrics = new Metrics();
+        EventStore events = new EventStore(db.dsl());
+        TokenStore tokens = new TokenStore(db.dsl());
+        this.publisher = new Publisher(db.dsl());
+        this.hub = new Hub(events, config.ringSize(), metrics);
+        this.sessions = new Sessions(config.slowClientTimeout(), metrics);
+        this.auth = new Auth(tokens);
+        this.listener = new Listener(db.url(), hub, publisher::notify, config.watchdogInterval(), config.watchdogDeadline());
+        Sse sse = new Sse(hub, sessions, config.sseRetryMillis(), config.heartbeat().toMillis(), metrics);
+
+        // A revocation ends the token's streams on every replica.
+        auth.onRevoked(sessions::closeByToken);
+        listener.onControl("revoke", auth::revoked);
+
+        metrics.gauge("herald_sse_connections", "Open SSE connections", sessions::count);
+        metrics.gauge("herald_listener_reconnects", "LISTEN connection reconnects", listener::reconnects);
+        metrics.gauge("herald_listener_connected", "1 while the LISTEN connection is up", () -> listener.connected() ? 1 : 0);
+        metrics.gauge("herald_topics", "Streams with local subscribers", hub::topicCount);
+
+        auth.bootstrap(config.adminToken());
+
+        long idle = Math.max(30_000, config.heartbeat().toMillis() * 2 + 5_000);
+        this.app = WebServer.create(config.host(), config.port(), idle, cfg -> {
+            new OpsRoutes(db, listener, metrics).register(cfg.routes);
+            new AdminRoutes(auth, tokens, config.maxBodyBytes()).register(cfg.routes);
+            new UserEventRoutes(auth, publisher, events, hub, sse, metrics, config.maxBodyBytes()).register(cfg.routes);
+        });
+        this.revocationPoller = Thread.ofVirtual().name("herald-revocations").unstarted(() -> pollRevocations(tokens));
+    }
+
+    /** Opens the database (embedded if no URL), migrates, and serves. */
+    public static Herald start(Config config) {
+        Database db = Database.open(config);
+        return start(config, db);
+    }
+
+    /** Serves on an already open database (tests run several replicas on one). */
+    public static Herald start(Config config, Database db) {
+        Herald h = new Herald(config, db);
+        h.listener.start();
+        h.revocationPoller.start();
+        h.app.start();
+        log.info("Herald {} listening on {}:{} — database {} ({})", VERSION, config.host(), h.port(),
+                db.url().describe(), db.embedded() ? "embedded, data in " + config.dataDir().toAbsolutePath() : "external");
+        return h;
+    }
+
+    /** A revocation ping can be lost (listener reconnecting): also poll for recent ones. */
+    private void pollRevocations(TokenStore tokens) {
+        OffsetDateTime since = OffsetDateTime.now().minusSeconds(5);
+        while (!stopped) {
+            try {
+                Thread.sleep(2_000);
+                OffsetDateTime now = OffsetDateTime.now();
+                for (String prefix : tokens.revokedSince(since)) auth.revoked(prefix);
+                since = now.minusSeconds(5);
+            } catch (InterruptedException e) {
+                return;
+            } catch (RuntimeException e) {
+                log.debug("revocation poll failed: {}", e.getMessage());
+            }
+        }
+    }
+
+    public int port() { return app.port(); }
+    public Database database() { return db; }
+    public Listener listener() { return listener; }
+    public Hub hub() { return hub; }
+    public Metrics metrics() { return metrics; }
+    public Sessions sessions() { return sessions; }
+    public Publisher publisher() { return publisher; }
+
+    /** Ends SSE streams cleanly (clients resume elsewhere), then stops serving. */
+    public void stop(boolean closeDatabase) {
+        if (stopped) return;
+        stopped = true;
+        sessions.shutdown(Duration.ofSeconds(3));
+        app.stop();
+        revocationPoller.interrupt();
+        listener.close();
+        hub.close();
+        sessions.close();
+        if (closeDatabase) db.close();
+        log.info("Herald stopped");
+    }
+
+    @Override
+    public void close() {
+        stop(true);
+    }
+
+    private static String versionOf() {
+        String v = Herald.class.getPackage().getImplementationVersion();
+        return v == null ? "dev" : v;
+    }
+
+    public static void main(String[] args) throws Exception {
+        Config config;
+        Herald herald;
+        try {
+            config = Config.fromEnv(System.getenv());
+            herald = start(config);
+        } catch (IllegalArgumentException | IllegalStateException e) {
+            log.error("Herald could not start: {}", e.getMessage());
+            System.exit(1);
+            return;
+        }
+        CountDownLatch stop = new CountDownLatch(1);
+        // SIGTERM/SIGINT: stop accepting, end streams cleanly, exit 0 (a JVM killed through
+        // shutdown hooks alone would exit 143).
+        for (String sig : new String[]{"TERM", "INT"}) {
+            sun.misc.Signal.handle(new sun.misc.Signal(sig), s -> stop.countDown());
+        }
+        stop.await();
+        Thread watchdog = Thread.ofPlatform().daemon().start(() -> {
+            try {
+                Thread.sleep(9_000);
+            } catch (InterruptedException ignored) {
+                return;
+            }
+            log.warn("shutdown took too long; exiting");
+            Runtime.getRuntime().halt(0);
+        });
+        herald.stop(true);
+        watchdog.interrupt();
+        System.exit(0);
+    }
+}

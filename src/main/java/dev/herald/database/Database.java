@@ -1,0 +1,135 @@
+package dev.herald.database;
+
+import com.zaxxer.hikari.HikariConfig;
+import com.zaxxer.hikari.HikariDataSource;
+import dev.herald.config.Config;
+import io.zonky.test.db.postgres.embedded.EmbeddedPostgres;
+import org.flywaydb.core.Flyway;
+import org.flywaydb.core.api.FlywayException;
+import org.jooq.DSLContext;
+import org.jooq.SQLDialect;
+import org.jooq.conf.Settings;
+import org.jooq.impl.DSL;
+import org.postgresql.ds.PGSimpleDataSource;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.io.IOException;
+import java.nio.file.Files;
+
+/**
+ * The database Herald runs on: HERALD_DATABASE_URL if set, else an embedded PostgreSQL whose
+ * data lives in HERALD_DATA_DIR. Owns the connection pool, applies migrations at start.
+ */
+public final class Database implements AutoCloseable {
+    private static final Logger log = LoggerFactory.getLogger(Database.class);
+
+    private final DatabaseUrl url;
+    private final EmbeddedPostgres embedded;
+    private final HikariDataSource pool;
+    private final DSLContext dsl;
+
+    private Database(DatabaseUrl url, EmbeddedPostgres embedded, int poolSize) {
+        this.url = url;
+        this.embedded = embedded;
+        PGSimpleDataSource ds = new PGSimpleDataSource();
+        ds.setServerNames(new String[]{url.host()});
+        ds.setPortNumbers(new int[]{url.port()});
+        ds.setDatabaseName(url.database());
+        ds.setUser(url.user());
+        if (url.password() != null) ds.setPassword(url.password());
+        ds.setApplicationName("herald");
+        ds.setConnectTimeout(5);
+        ds.setTcpKeepAlive(true);
+        HikariConfig hc = new HikariConfig();
+        hc.setDataSource(ds);
+        hc.setPoolName("herald");
+        hc.setMaximumPoolSize(poolSize);
+        hc.setMinimumIdle(Math.min(4, poolSize));
+        hc.setConnectionTimeout(5_000);
+        hc.setValidationTimeout(2_000);
+        hc.setKeepaliveTime(60_000);
+        // Start even if the database is down for a moment: /readyz reports it.
+        hc.setInitializationFailTimeout(-1);
+        this.pool = new HikariDataSource(hc);
+        this.dsl = DSL.using(pool, SQLDialect.POSTGRES, new Settings().withExecuteLogging(false));
+    }
+
+    /** Resolve, connect and migrate. */
+    public static Database open(Config config) {
+        if (config.databaseUrl() != null) {
+            DatabaseUrl url = DatabaseUrl.parse(config.databaseUrl());
+            return migrated(new Database(url, null, config.poolSize()));
+        }
+        EmbeddedPostgres pg = startEmbedded(config);
+        DatabaseUrl url = new DatabaseUrl("localhost", pg.getPort(), "postgres", "postgres", null);
+        return migrated(new Database(url, pg, config.poolSize()));
+    }
+
+    /** Connect to an existing database without starting anything (tests, the bench). */
+    public static Database connect(DatabaseUrl url, int poolSize) {
+        return migrated(new Database(url, null, poolSize));
+    }
+
+    private static EmbeddedPostgres startEmbedded(Config config) {
+        try {
+            Files.createDirectories(config.dataDir());
+            return EmbeddedPostgres.builder()
+                    .setDataDirectory(config.dataDir().resolve("pg").toFile())
+                    .setCleanDataDirectory(false)
+                    // zonky turns synchronous_commit off by default; Herald promises that a
+                    // committed event survives a crash.
+                    .setServerConfig("synchronous_commit", "on")
+                    .setServerConfig("max_connections", "200")
+                    .start();
+        } catch (IOException e) {
+            throw new IllegalStateException("could not start the embedded PostgreSQL in " + config.dataDir().toAbsolutePath() + ": " + e.getMessage(), e);
+        }
+    }
+
+    private static Database migrated(Database db) {
+        try {
+            Flyway.configure()
+                    .dataSource(db.pool)
+                    .schemas("herald")
+                    .locations("classpath:db/migration")
+                    // Never start against a schema newer than this build knows.
+                    .ignoreMigrationPatterns(new String[0])
+                    .load()
+                    .migrate();
+            return db;
+        } catch (FlywayException e) {
+            db.close();
+            throw new IllegalStateException("database migration failed: " + e.getMessage(), e);
+        }
+    }
+
+    public DSLContext dsl() { return dsl; }
+    public HikariDataSource pool() { return pool; }
+    public DatabaseUrl url() { return url; }
+    public boolean embedded() { return embedded != null; }
+    public EmbeddedPostgres embeddedServer() { return embedded; }
+
+    /** True when a connection answers a trivial query within a second. */
+    public boolean reachable() {
+        try (var c = pool.getConnection(); var st = c.createStatement()) {
+            st.setQueryTimeout(1);
+            st.execute("SELECT 1");
+            return true;
+        } catch (Exception e) {
+            return false;
+        }
+    }
+
+    @Override
+    public void close() {
+        pool.close();
+        if (embedded != null) {
+            try {
+                embedded.close();
+            } catch (IOException e) {
+                log.warn("embedded PostgreSQL did not stop cleanly: {}", e.getMessage());
+            }
+        }
+    }
+}

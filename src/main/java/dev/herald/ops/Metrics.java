@@ -1,0 +1,55 @@
+package dev.herald.ops;
+
+import dev.herald.sse.SseMetrics;
+import dev.herald.stream.Event;
+import dev.herald.stream.HubMetrics;
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.Timer;
+import io.micrometer.prometheusmetrics.PrometheusConfig;
+import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
+
+import java.time.Duration;
+import java.time.Instant;
+import java.util.function.Supplier;
+
+/** Herald's meters, exposed in Prometheus text at /metrics. */
+public final class Metrics implements HubMetrics, SseMetrics {
+    private final PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+    private final Counter published = Counter.builder("herald_events_published").description("Events committed through this replica").register(registry);
+    private final Counter delivered = Counter.builder("herald_events_delivered").description("Events written to SSE clients").register(registry);
+    private final Counter slowDropped = Counter.builder("herald_slow_clients_dropped").description("SSE clients disconnected for reading too slowly").register(registry);
+    private final Counter fetches = Counter.builder("herald_stream_fetches").description("Database queries for events after a cursor").register(registry);
+    private final Timer commitToSend = Timer.builder("herald_commit_to_send")
+            .description("From an event's commit-time timestamp to its write to an SSE client")
+            .publishPercentileHistogram()
+            .minimumExpectedValue(Duration.ofNanos(100_000))
+            .maximumExpectedValue(Duration.ofSeconds(30))
+            .register(registry);
+
+    public PrometheusMeterRegistry registry() { return registry; }
+
+    public void published(int n) { published.increment(n); }
+
+    @Override
+    public void fetched(int rows) { fetches.increment(); }
+
+    public double fetchCount() { return fetches.count(); }
+
+    @Override
+    public void delivered(Event e) {
+        delivered.increment();
+        if (e.createdAt() != null) {
+            long nanos = Duration.between(e.createdAt().toInstant(), Instant.now()).toNanos();
+            if (nanos >= 0) commitToSend.record(Duration.ofNanos(nanos));
+        }
+    }
+
+    @Override
+    public void slowClientDropped() { slowDropped.increment(); }
+
+    public void gauge(String name, String description, Supplier<Number> value) {
+        io.micrometer.core.instrument.Gauge.builder(name, value).description(description).register(registry);
+    }
+
+    public String scrape() { return registry.scrape(); }
+}

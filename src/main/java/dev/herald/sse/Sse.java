@@ -1,0 +1,118 @@
+package dev.herald.sse;
+
+import dev.herald.auth.Principal;
+import dev.herald.stream.Event;
+import dev.herald.stream.Hub;
+import dev.herald.stream.StreamKey;
+import dev.herald.web.ApiException;
+import dev.herald.web.Params;
+import io.javalin.http.Context;
+import io.javalin.http.Handler;
+import jakarta.servlet.http.HttpServletResponse;
+import org.eclipse.jetty.ee10.servlet.ServletContextRequest;
+import org.eclipse.jetty.io.EndPoint;
+
+import java.io.IOException;
+import java.io.OutputStream;
+import java.nio.charset.StandardCharsets;
+import java.util.function.Function;
+import java.util.function.Predicate;
+
+/**
+ * Serves any stream over Server-Sent Events with API.md's common rules: 406 without
+ * {@code Accept: text/event-stream}, resume from {@code Last-Event-ID} (or {@code ?after=}),
+ * 400 {@code invalid_cursor} / {@code cursor_ahead}, {@code retry:} and {@code : connected}
+ * first, {@code : ping} heartbeats, {@code reset} when the cursor is older than retention.
+ */
+public final class Sse {
+    private final Hub hub;
+    private final Sessions sessions;
+    private final long retryMillis;
+    private final long heartbeatMillis;
+    private final SseMetrics metrics;
+
+    public Sse(Hub hub, Sessions sessions, long retryMillis, long heartbeatMillis, SseMetrics metrics) {
+        this.hub = hub;
+        this.sessions = sessions;
+        this.retryMillis = retryMillis;
+        this.heartbeatMillis = heartbeatMillis;
+        this.metrics = metrics;
+    }
+
+    /**
+     * What a request streams, resolved (and authorized) by the route. {@code filter}: which
+     * events this client wants (null: all; cursors advance past the others). {@code terminal}:
+     * an event after which the stream ends (null: none), e.g. a chat's deletion.
+     */
+    public record Target(Principal principal, StreamKey key, boolean fromBeginning, Predicate<Event> filter, Predicate<Event> terminal) {
+        /** Live from now (or the client's cursor), every event. */
+        public static Target live(Principal p, StreamKey key) {
+            return new Target(p, key, false, null, null);
+        }
+    }
+
+    /** A route handler: checks Accept first, then lets the route authorize and pick the stream. */
+    public Handler handler(Function<Context, Target> resolve) {
+        return ctx -> {
+            requireAccept(ctx);
+            serve(ctx, resolve.apply(ctx));
+        };
+    }
+
+    static void requireAccept(Context ctx) {
+        String accept = ctx.header("Accept");
+        if (accept == null || !(accept.contains("text/event-stream") || accept.contains("*/*"))) {
+            throw new ApiException(406, "not_acceptable", "this is a Server-Sent Events endpoint: send 'Accept: text/event-stream'");
+        }
+    }
+
+    /** The client's cursor: Last-Event-ID wins over ?after=; null when neither is given. */
+    static Long requestedCursor(Context ctx) {
+        String h = ctx.header("Last-Event-ID");
+        if (h != null && !h.isBlank()) return Params.cursor(h);
+        String q = ctx.queryParam("after");
+        if (q != null && !q.isEmpty()) return Params.cursor(q);
+        return null;
+    }
+
+    private void serve(Context ctx, Target target) throws IOException, InterruptedException {
+        Long requested = requestedCursor(ctx);
+        if (sessions.shuttingDown()) throw ApiException.unavailable("server is shutting down; reconnect to another replica");
+        HttpServletResponse res = ctx.res();
+        EndPoint endPoint = ServletContextRequest.getServletContextRequest(ctx.req()).getConnectionMetaData().getConnection().getEndPoint();
+        OutputStream out = res.getOutputStream();
+        SseSession session = new SseSession(out, endPoint, target.principal().tokenPrefix(), target.filter(), target.terminal(), heartbeatMillis, metrics);
+        Hub.Subscription sub = hub.subscribe(target.key(), session);
+        try {
+            long head = sub.info().head();
+            long pruned = sub.info().prunedThrough();
+            if (requested != null && requested > head) {
+                throw ApiException.badRequest("cursor_ahead", "cursor " + requested + " is ahead of the stream's head " + head);
+            }
+            long start = requested != null ? requested : (target.fromBeginning() ? 0 : head);
+            if (!sessions.add(session)) throw ApiException.unavailable("server is shutting down; reconnect to another replica");
+            try {
+                res.setStatus(200);
+                res.setContentType("text/event-stream");
+                res.setHeader("Cache-Control", "no-cache");
+                res.setHeader("X-Accel-Buffering", "no");
+                res.setHeader("Connection", "close");
+                StringBuilder first = new StringBuilder("retry: ").append(retryMillis).append("\n: connected\n\n");
+                session.write(first.toString().getBytes(StandardCharsets.UTF_8));
+                if (start < pruned) {
+                    session.write(SseSession.reset(pruned + 1));
+                    start = pruned;
+                }
+                session.attach(sub, start);
+                session.watchForClose();
+                session.run();
+            } catch (IOException gone) {
+                // The client went away mid-write; it resumes from its cursor.
+            } finally {
+                sessions.remove(session);
+            }
+        } finally {
+            sub.close();
+        }
+    }
+}

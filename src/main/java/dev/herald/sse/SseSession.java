@@ -1,0 +1,185 @@
+package dev.herald.sse;
+
+import dev.herald.stream.Encoded;
+import dev.herald.stream.Event;
+import dev.herald.stream.Frame;
+import dev.herald.stream.Hub;
+import dev.herald.stream.Subscriber;
+import org.eclipse.jetty.io.EndPoint;
+import org.eclipse.jetty.util.BufferUtil;
+import org.eclipse.jetty.util.Callback;
+
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.OutputStream;
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
+import java.util.List;
+import java.util.concurrent.ArrayBlockingQueue;
+import java.util.concurrent.TimeoutException;
+import java.util.function.Predicate;
+
+/**
+ * One SSE connection. Its own virtual thread writes; the hub only wakes it. It pulls the
+ * events after its cursor, so it can never skip, repeat or reorder one, and a slow client
+ * blocks only itself: the sweeper drops it once a write has been stuck too long, and it
+ * resumes from its cursor on reconnect. The client's close is seen at once (EOF on the
+ * socket), not at the next failed write.
+ */
+public final class SseSession implements Subscriber {
+    private static final int BATCH = 256;
+    private static final byte[] PING = Frame.comment("ping");
+
+    private final OutputStream out;
+    private final EndPoint endPoint;
+    private final String tokenPrefix;
+    private final Predicate<Event> filter;
+    private final Predicate<Event> terminal;
+    private final long heartbeatMillis;
+    private final SseMetrics metrics;
+    private final Signal signal = new Signal();
+    private final ArrayBlockingQueue<byte[]> transients = new ArrayBlockingQueue<>(256);
+    private Hub.Subscription subscription;
+    private long cursor;
+
+    private volatile boolean closed;
+    private volatile String closeReason;
+    private volatile long writeStartedNanos;
+
+    SseSession(OutputStream out, EndPoint endPoint, String tokenPrefix, Predicate<Event> filter, Predicate<Event> terminal,
+               long heartbeatMillis, SseMetrics metrics) {
+        this.out = out;
+        this.endPoint = endPoint;
+        this.tokenPrefix = tokenPrefix;
+        this.filter = filter;
+        this.terminal = terminal;
+        this.heartbeatMillis = heartbeatMillis;
+        this.metrics = metrics;
+    }
+
+    void attach(Hub.Subscription subscription, long cursor) {
+        this.subscription = subscription;
+        this.cursor = cursor;
+    }
+
+    String tokenPrefix() { return tokenPrefix; }
+    boolean closed() { return closed; }
+    String closeReason() { return closeReason; }
+
+    @Override
+    public void wake() {
+        signal.set();
+    }
+
+    @Override
+    public void offerTransient(byte[] frame) {
+        if (!transients.offer(frame)) abort("too slow for transient events");
+        else signal.set();
+    }
+
+    /** Ends the stream cleanly at the next turn of the loop (revocation, shutdown, deletion). */
+    public void close(String reason) {
+        if (closed) return;
+        closeReason = reason;
+        closed = true;
+        signal.set();
+    }
+
+    /** Ends the connection now, even mid-write (slow client, client gone). */
+    void abort(String reason) {
+        close(reason);
+        endPoint.close();
+    }
+
+    /** How long the current write has been blocked, in nanoseconds (0 when not writing). */
+    long writeBlockedNanos() {
+        long s = writeStartedNanos;
+        return s == 0 ? 0 : System.nanoTime() - s;
+    }
+
+    void write(byte[] bytes) throws IOException {
+        writeStartedNanos = System.nanoTime();
+        try {
+            out.write(bytes);
+            out.flush();
+        } finally {
+            writeStartedNanos = 0;
+        }
+    }
+
+    /** Watches the socket for the client's close: a read that reaches EOF. */
+    void watchForClose() {
+        Callback cb = new Callback() {
+            @Override
+            public void succeeded() {
+                try {
+                    ByteBuffer buf = BufferUtil.allocate(64);
+                    int n = endPoint.fill(buf);
+                    if (n < 0 || !endPoint.isOpen()) {
+                        close("client closed");
+                        return;
+                    }
+                    // Clients send nothing more on an SSE request; ignore anything that comes.
+                    endPoint.tryFillInterested(this);
+                } catch (IOException e) {
+                    close("client connection failed");
+                }
+            }
+
+            @Override
+            public void failed(Throwable x) {
+                if (x instanceof TimeoutException && endPoint.isOpen() && !closed) {
+                    endPoint.tryFillInterested(this);
+                } else {
+                    close("client connection failed");
+                }
+            }
+        };
+        endPoint.tryFillInterested(cb);
+    }
+
+    /** The write loop; returns when the stream ends for any reason. */
+    void run() throws IOException, InterruptedException {
+        long lastWrite = System.nanoTime();
+        ByteArrayOutputStream batch = new ByteArrayOutputStream(4096);
+        while (!closed) {
+            batch.reset();
+            byte[] t;
+            while ((t = transients.poll()) != null) batch.write(t);
+            List<Encoded> events = subscription.read(cursor, BATCH);
+            int sent = 0;
+            for (Encoded e : events) {
+                long c = e.event().cursor();
+                if (c != cursor + 1) batch.write(reset(c));
+                if (filter == null || filter.test(e.event())) {
+                    batch.write(e.frame());
+                    sent++;
+                    metrics.delivered(e.event());
+                }
+                cursor = c;
+                if (terminal != null && terminal.test(e.event())) {
+                    close("stream ended");
+                    break;
+                }
+            }
+            if (batch.size() > 0) {
+                write(batch.toByteArray());
+                lastWrite = System.nanoTime();
+                continue;
+            }
+            if (events.size() > 0) continue; // all filtered out: keep reading
+            long idle = (System.nanoTime() - lastWrite) / 1_000_000;
+            if (idle >= heartbeatMillis) {
+                write(PING);
+                lastWrite = System.nanoTime();
+                continue;
+            }
+            signal.awaitMillis(heartbeatMillis - idle);
+        }
+    }
+
+    /** Retention removed events this client never saw: it must refetch its snapshot. */
+    static byte[] reset(long oldest) {
+        return ("event: reset\ndata: {\"reason\":\"cursor_expired\",\"oldest\":" + oldest + "}\n\n").getBytes(StandardCharsets.UTF_8);
+    }
+}

@@ -1,0 +1,9 @@
+package dev.herald.stream;
+
+/** What the hub reports; ops wires it to Micrometer. */
+public interface HubMetrics {
+    HubMetrics NONE = rows -> {};
+
+    /** One database fetch for a topic returned this many rows. */
+    void fetched(int rows);
+}

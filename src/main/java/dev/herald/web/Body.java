@@ -1,0 +1,146 @@
+package dev.herald.web;
+
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.core.exc.StreamConstraintsException;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.javalin.http.Context;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.regex.Pattern;
+
+/**
+ * A request's JSON object body, read with a size limit (413 past it) and checked field by
+ * field with precise 400 messages. Unknown fields are ignored; known fields of the wrong type,
+ * missing required fields and malformed JSON are 400.
+ */
+public final class Body {
+    private final ObjectNode node;
+
+    private Body(ObjectNode node) {
+        this.node = node;
+    }
+
+    public static Body read(Context ctx, long maxBytes) {
+        long declared = ctx.req().getContentLengthLong();
+        if (declared > maxBytes) throw tooLarge(maxBytes);
+        byte[] bytes;
+        try (InputStream in = ctx.req().getInputStream()) {
+            bytes = in.readNBytes((int) Math.min(Integer.MAX_VALUE - 8, maxBytes + 1));
+        } catch (IOException e) {
+            throw ApiException.badRequest("invalid_body", "could not read the request body");
+        }
+        if (bytes.length > maxBytes) throw tooLarge(maxBytes);
+        if (bytes.length == 0) throw ApiException.badRequest("invalid_json", "a JSON object body is required");
+        JsonNode parsed;
+        try {
+            parsed = Json.MAPPER.readTree(bytes);
+        } catch (StreamConstraintsException e) {
+            throw ApiException.badRequest("invalid_json", "JSON nested too deeply or too long");
+        } catch (JsonProcessingException e) {
+            throw ApiException.badRequest("invalid_json", "malformed JSON: " + e.getOriginalMessage());
+        } catch (IOException e) {
+            throw ApiException.badRequest("invalid_json", "malformed JSON");
+        }
+        if (!(parsed instanceof ObjectNode obj)) throw ApiException.badRequest("invalid_json", "the body must be a JSON object");
+        return new Body(obj);
+    }
+
+    private static ApiException tooLarge(long max) {
+        return ApiException.tooLarge("request body is larger than " + max + " bytes");
+    }
+
+    public ObjectNode node() { return node; }
+
+    public boolean has(String field) {
+        JsonNode v = node.get(field);
+        return v != null && !v.isNull();
+    }
+
+    public String text(String field, int maxChars) {
+        String v = optText(field, maxChars);
+        if (v == null) throw missing(field);
+        return v;
+    }
+
+    public String optText(String field, int maxChars) {
+        JsonNode v = node.get(field);
+        if (v == null || v.isNull()) return null;
+        if (!v.isTextual()) throw wrongType(field, "a string");
+        String s = v.asText();
+        if (s.length() > maxChars) throw ApiException.badRequest("invalid_field", "'" + field + "' is longer than " + maxChars + " characters");
+        return s;
+    }
+
+    public String text(String field, Pattern pattern, String describe) {
+        String v = text(field, 10_000);
+        if (!pattern.matcher(v).matches()) throw ApiException.badRequest("invalid_field", "'" + field + "' must be " + describe);
+        return v;
+    }
+
+    public String optText(String field, Pattern pattern, String describe) {
+        String v = optText(field, 10_000);
+        if (v != null && !pattern.matcher(v).matches()) throw ApiException.badRequest("invalid_field", "'" + field + "' must be " + describe);
+        return v;
+    }
+
+    public Boolean optBool(String field) {
+        JsonNode v = node.get(field);
+        if (v == null || v.isNull()) return null;
+        if (!v.isBoolean()) throw wrongType(field, "true or false");
+        return v.booleanValue();
+    }
+
+    public boolean bool(String field) {
+        Boolean b = optBool(field);
+        if (b == null) throw missing(field);
+        return b;
+    }
+
+    public Long optLong(String field, long min, long max) {
+        JsonNode v = node.get(field);
+        if (v == null || v.isNull()) return null;
+        if (!v.isIntegralNumber() || !v.canConvertToLong()) throw wrongType(field, "a whole number");
+        long n = v.longValue();
+        if (n < min || n > max) throw ApiException.badRequest("invalid_field", "'" + field + "' must be between " + min + " and " + max);
+        return n;
+    }
+
+    public List<String> optTextArray(String field, int maxItems, int maxChars) {
+        JsonNode v = node.get(field);
+        if (v == null || v.isNull()) return null;
+        if (!v.isArray()) throw wrongType(field, "an array of strings");
+        if (v.size() > maxItems) throw ApiException.badRequest("invalid_field", "'" + field + "' has more than " + maxItems + " items");
+        List<String> out = new ArrayList<>(v.size());
+        for (JsonNode item : v) {
+            if (!item.isTextual()) throw wrongType(field, "an array of strings");
+            if (item.asText().length() > maxChars) throw ApiException.badRequest("invalid_field", "an item of '" + field + "' is longer than " + maxChars + " characters");
+            out.add(item.asText());
+        }
+        return out;
+    }
+
+    /** Any JSON value (objects, arrays, scalars); null when absent. */
+    public JsonNode optAny(String field) {
+        JsonNode v = node.get(field);
+        return v == null || v.isNull() ? null : v;
+    }
+
+    public JsonNode optObject(String field) {
+        JsonNode v = node.get(field);
+        if (v == null || v.isNull()) return null;
+        if (!v.isObject()) throw wrongType(field, "a JSON object");
+        return v;
+    }
+
+    public static ApiException missing(String field) {
+        return ApiException.badRequest("missing_field", "'" + field + "' is required");
+    }
+
+    public static ApiException wrongType(String field, String expected) {
+        return ApiException.badRequest("invalid_field", "'" + field + "' must be " + expected);
+    }
+}

@@ -1,0 +1,99 @@
+package dev.herald.web;
+
+import io.javalin.Javalin;
+import io.javalin.config.JavalinConfig;
+import io.javalin.http.Context;
+import io.javalin.http.HttpResponseException;
+import org.eclipse.jetty.server.HttpConnectionFactory;
+import org.eclipse.jetty.server.ServerConnector;
+import org.jooq.exception.DataAccessException;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.sql.SQLException;
+import java.sql.SQLTransientException;
+import java.util.Map;
+import java.util.function.Consumer;
+
+/**
+ * Javalin on virtual threads, with API.md's error model on every path: JSON bodies with a
+ * snake_case code, never a stack trace; 503 while the database is unreachable.
+ */
+public final class WebServer {
+    private static final Logger log = LoggerFactory.getLogger(WebServer.class);
+
+    private WebServer() {}
+
+    public static Javalin create(String host, int port, long idleTimeoutMillis, Consumer<JavalinConfig> routes) {
+        return Javalin.create(cfg -> {
+            cfg.concurrency.useVirtualThreads = true;
+            cfg.startup.showJavalinBanner = false;
+            cfg.http.maxRequestSize = 64L * 1024 * 1024;
+            cfg.jetty.addConnector((server, httpConfig) -> {
+                httpConfig.setSendServerVersion(false);
+                ServerConnector c = new ServerConnector(server, new HttpConnectionFactory(httpConfig));
+                c.setHost(host);
+                c.setPort(port);
+                // The JDK's default backlog of 50 overflows under connection bursts
+                // (shared/notes/javalin-sse.md); the kernel caps this at somaxconn.
+                c.setAcceptQueueSize(4096);
+                c.setIdleTimeout(idleTimeoutMillis);
+                return c;
+            });
+            cfg.routes.exception(ApiException.class, (e, ctx) -> error(ctx, e));
+            cfg.routes.exception(HttpResponseException.class, (e, ctx) -> error(ctx, new ApiException(e.getStatus(), codeFor(e.getStatus()), e.getMessage())));
+            cfg.routes.exception(Exception.class, (e, ctx) -> {
+                if (isDatabaseDown(e)) {
+                    log.warn("database unavailable for {} {}: {}", ctx.method(), ctx.path(), e.getMessage());
+                    error(ctx, new ApiException(503, "database_unavailable", "the database is unavailable; retry shortly", Map.of("Retry-After", "1")));
+                } else {
+                    log.error("unexpected error on {} {}", ctx.method(), ctx.path(), e);
+                    error(ctx, new ApiException(500, "internal_error", "internal error"));
+                }
+            });
+            for (int status : new int[]{404, 405}) {
+                cfg.routes.error(status, ctx -> {
+                    if (ctx.result() == null && ctx.resultInputStream() == null) {
+                        error(ctx, new ApiException(status, codeFor(status), status == 404 ? "no route for " + ctx.method() + " " + ctx.path() : "method not allowed"));
+                    }
+                });
+            }
+            routes.accept(cfg);
+        });
+    }
+
+    public static void error(Context ctx, ApiException e) {
+        ctx.status(e.status());
+        e.headers().forEach(ctx::header);
+        Map<String, Object> body = Map.of("error", Map.of("code", e.code(), "message", e.getMessage() == null ? "" : e.getMessage()));
+        ctx.contentType("application/json; charset=utf-8").result(Json.write(body));
+    }
+
+    static String codeFor(int status) {
+        return switch (status) {
+            case 400 -> "bad_request";
+            case 401 -> "unauthorized";
+            case 403 -> "forbidden";
+            case 404 -> "not_found";
+            case 405 -> "method_not_allowed";
+            case 406 -> "not_acceptable";
+            case 408 -> "request_timeout";
+            case 413 -> "payload_too_large";
+            case 429 -> "too_many_requests";
+            case 503 -> "unavailable";
+            default -> status >= 500 ? "internal_error" : "bad_request";
+        };
+    }
+
+    /** Connection failures, pool time-outs, a database that is shutting down. */
+    static boolean isDatabaseDown(Throwable e) {
+        for (Throwable t = e; t != null; t = t.getCause()) {
+            if (t instanceof SQLTransientException) return true;
+            if (t instanceof SQLException s && s.getSQLState() != null
+                    && (s.getSQLState().startsWith("08") || s.getSQLState().startsWith("57P"))) return true;
+            if (t instanceof DataAccessException d && d.sqlStateClass() != null
+                    && d.sqlStateClass().className() != null && d.sqlState().startsWith("08")) return true;
+        }
+        return false;
+    }
+}
