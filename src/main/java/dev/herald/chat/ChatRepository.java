@@ -48,6 +48,9 @@ public final class ChatRepository {
     /** What a PATCH asks for; null fields are left alone. */
     public record Patch(String title, String status, boolean setDiffStatus, JsonNode diffStatus) {}
 
+    /** A PATCH's outcome: the chat after it and the lifecycle events it published. */
+    public record Updated(Chat chat, List<String> kinds) {}
+
     private static Condition owned(String tenant, String owner, UUID id) {
         return CHATS.ID.eq(id).and(CHATS.TENANT.eq(tenant)).and(CHATS.OWNER.eq(owner));
     }
@@ -98,11 +101,11 @@ public final class ChatRepository {
      * {@code diff_status_change} (in that order, each with the snapshot after the whole
      * update) for the fields whose value actually changed. Empty when not the owner's chat.
      */
-    public Optional<Chat> update(String tenant, String owner, UUID id, Patch patch) {
+    public Optional<Updated> update(String tenant, String owner, UUID id, Patch patch) {
         return db.transactionResult(cfg -> {
             DSLContext tx = cfg.dsl();
             ChatsRecord cur = tx.selectFrom(CHATS).where(owned(tenant, owner, id)).forNoKeyUpdate().fetchOne();
-            if (cur == null) return Optional.<Chat>empty();
+            if (cur == null) return Optional.<Updated>empty();
             Chat before = Chat.of(cur);
             List<String> kinds = new ArrayList<>(3);
             UpdateSetMoreStep<ChatsRecord> u = tx.update(CHATS).set(CHATS.UPDATED_AT, DSL.currentOffsetDateTime());
@@ -118,11 +121,11 @@ public final class ChatRepository {
                 u = u.set(CHATS.DIFF_STATUS, patch.diffStatus() == null ? null : JSONB.valueOf(Json.write(patch.diffStatus())));
                 kinds.add("diff_status_change");
             }
-            if (kinds.isEmpty()) return Optional.of(before);
+            if (kinds.isEmpty()) return Optional.of(new Updated(before, kinds));
             ChatsRecord r = u.where(CHATS.ID.eq(id)).returning().fetchOne();
             Chat after = Chat.of(Objects.requireNonNull(r));
             for (String kind : kinds) publish(tx, kind, after);
-            return Optional.of(after);
+            return Optional.of(new Updated(after, kinds));
         });
     }
 

@@ -16,6 +16,7 @@ import dev.herald.stream.StreamKey;
 import dev.herald.web.ApiException;
 import dev.herald.web.Body;
 import dev.herald.web.Json;
+import dev.herald.web.Params;
 import io.javalin.config.RoutesConfig;
 import io.javalin.http.Context;
 
@@ -112,7 +113,7 @@ public final class ChatRoutes {
 
     private void list(Context ctx) {
         Principal p = user(ctx, false, Scope.EVENTS_READ);
-        int limit = dev.herald.web.Params.intQuery(ctx, "limit", 100, 1, 100);
+        int limit = Params.intQuery(ctx, "limit", 100, 1, 100);
         String before = ctx.queryParam("starting_before");
         UUID anchor = null;
         if (before != null && !before.isEmpty()) {
@@ -153,9 +154,10 @@ public final class ChatRoutes {
                 throw ApiException.badRequest("invalid_field", "'diff_status' is larger than " + DIFF_STATUS_MAX_BYTES + " bytes");
             }
         }
-        Chat chat = chats.update(p.tenant(), p.user(), id, new ChatRepository.Patch(title, status, setDiff, diff))
+        ChatRepository.Updated u = chats.update(p.tenant(), p.user(), id, new ChatRepository.Patch(title, status, setDiff, diff))
                 .orElseThrow(ChatRoutes::noSuchChat);
-        json(ctx, 200, chat.json());
+        metrics.published(u.kinds().size());
+        json(ctx, 200, u.chat().json());
     }
 
     private static String status(Body body) {
@@ -168,6 +170,7 @@ public final class ChatRoutes {
         Principal p = user(ctx, false, Scope.EVENTS_WRITE);
         UUID id = chatId(ctx);
         if (!chats.delete(p.tenant(), p.user(), id)) throw noSuchChat();
+        metrics.published(2); // deleted on the owner's stream and on the chat's
         ctx.status(204);
     }
 
@@ -194,7 +197,7 @@ public final class ChatRoutes {
             if (!DECIMAL.matcher(raw).matches()) throw ApiException.badRequest("invalid_after_id", "'after_id' must be a non-negative whole number");
             after = Long.parseLong(raw);
         }
-        int limit = dev.herald.web.Params.intQuery(ctx, "limit", 100, 1, 100);
+        int limit = Params.intQuery(ctx, "limit", 100, 1, 100);
         List<Event> rows = chats.messages(p.tenant(), p.user(), id, after, limit).orElseThrow(ChatRoutes::noSuchChat);
         ArrayNode arr = Json.MAPPER.createArrayNode();
         for (Event e : rows) arr.add(ChatWire.message(e));
