@@ -3,6 +3,8 @@ package dev.herald;
 import dev.herald.auth.AdminRoutes;
 import dev.herald.auth.Auth;
 import dev.herald.auth.TokenStore;
+import dev.herald.chat.ChatRepository;
+import dev.herald.chat.ChatRoutes;
 import dev.herald.config.Config;
 import dev.herald.database.Database;
 import dev.herald.events.UserEventRoutes;
@@ -73,6 +75,7 @@ public final class Herald implements AutoCloseable {
             new OpsRoutes(db, listener, metrics).register(cfg.routes);
             new AdminRoutes(auth, tokens, config.maxBodyBytes()).register(cfg.routes);
             new UserEventRoutes(auth, publisher, events, hub, sse, metrics, config.maxBodyBytes()).register(cfg.routes);
+            new ChatRoutes(auth, new ChatRepository(db.dsl()), publisher, hub, sse, metrics, config.maxBodyBytes()).register(cfg.routes);
         });
         this.revocationPoller = Thread.ofVirtual().name("herald-revocations").unstarted(() -> pollRevocations(tokens));
     }
