@@ -49,7 +49,10 @@ class TestSchema {
             Set<String> inDatabase = new TreeSet<>(db.dsl().fetch(
                     "SELECT table_name FROM information_schema.tables WHERE table_schema = 'herald' AND table_name <> 'flyway_schema_history'")
                     .getValues(0, String.class));
-            Set<String> generated = Herald.HERALD.getTables().stream().map(t -> t.getName()).collect(Collectors.toCollection(TreeSet::new));
+            // Table-valued SQL functions are generated as tables too; they are not tables.
+            Set<String> generated = Herald.HERALD.getTables().stream()
+                    .filter(t -> t.getOptions().type() != org.jooq.TableOptions.TableType.FUNCTION)
+                    .map(t -> t.getName()).collect(Collectors.toCollection(TreeSet::new));
             assertEquals(inDatabase, generated);
         }
     }
