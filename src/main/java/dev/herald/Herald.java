@@ -4,6 +4,9 @@ import dev.herald.auth.AdminRoutes;
 import dev.herald.auth.Auth;
 import dev.herald.auth.TokenStore;
 import dev.herald.config.Config;
+import dev.herald.configstore.ConfigRepository;
+import dev.herald.configstore.ConfigRoutes;
+import dev.herald.configstore.ConfigStore;
 import dev.herald.database.Database;
 import dev.herald.events.UserEventRoutes;
 import dev.herald.ops.Metrics;
@@ -66,6 +69,9 @@ public final class Herald implements AutoCloseable {
         metrics.gauge("herald_listener_connected", "1 while the LISTEN connection is up", () -> listener.connected() ? 1 : 0);
         metrics.gauge("herald_topics", "Streams with local subscribers", hub::topicCount);
 
+        // Config cache: evict on chat:config_change pings, everything after a reconnect.
+        ConfigStore configs = ConfigStore.create(new ConfigRepository(db.dsl()), listener, hub, metrics);
+
         auth.bootstrap(config.adminToken());
 
         long idle = Math.max(30_000, config.heartbeat().toMillis() * 2 + 5_000);
@@ -73,6 +79,7 @@ public final class Herald implements AutoCloseable {
             new OpsRoutes(db, listener, metrics).register(cfg.routes);
             new AdminRoutes(auth, tokens, config.maxBodyBytes()).register(cfg.routes);
             new UserEventRoutes(auth, publisher, events, hub, sse, metrics, config.maxBodyBytes()).register(cfg.routes);
+            new ConfigRoutes(auth, configs, sse, metrics, config.maxBodyBytes()).register(cfg.routes);
         });
         this.revocationPoller = Thread.ofVirtual().name("herald-revocations").unstarted(() -> pollRevocations(tokens));
     }
