@@ -13,6 +13,7 @@ import org.slf4j.LoggerFactory;
 
 import java.time.Duration;
 import java.util.Optional;
+import java.util.concurrent.atomic.AtomicLong;
 
 /**
  * Config entries behind a per-replica cache that every replica keeps fresh: a write commits
@@ -36,10 +37,18 @@ public final class ConfigStore {
 
     /** The replica's wiring: a cache that serves only while the listener is connected. */
     public static ConfigStore create(ConfigRepository repo, Listener listener, Hub hub, Metrics metrics) {
-        ConfigCache cache = new ConfigCache(100_000, Duration.ofMinutes(30), listener::connected);
+        // Serve from the cache only while pings can arrive: the listener is connected AND the
+        // cache was flushed after its latest reconnect (the listener reports "connected" a
+        // moment before its reconnect hooks run; pings sent while it was down are lost).
+        AtomicLong flushedAfter = new AtomicLong(listener.reconnects());
+        ConfigCache cache = new ConfigCache(100_000, Duration.ofMinutes(30),
+                () -> listener.connected() && listener.reconnects() == flushedAfter.get());
         ConfigStore store = new ConfigStore(repo, cache);
         listener.onChannel(CHANNEL, store::onInvalidation);
-        listener.onReconnect(cache::evictAll);
+        listener.onReconnect(() -> {
+            cache.evictAll();
+            flushedAfter.set(listener.reconnects());
+        });
         hub.renderer("config", RENDERER);
         metrics.gauge("herald_config_cache_hits", "Config reads served from this replica's cache", cache::hits);
         metrics.gauge("herald_config_cache_misses", "Config reads that went to the database", cache::misses);

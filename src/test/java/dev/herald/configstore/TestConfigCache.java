@@ -86,6 +86,41 @@ class TestConfigCache {
     }
 
     @Test
+    void a_load_that_could_not_be_stored_still_raises_the_floor_so_reads_never_go_back() {
+        ConfigCache.Stamp early = cache.stamp(KEY);   // load L1 starts
+        cache.evict(KEY);                              // a ping (for an older write) arrives
+        ConfigCache.Stamp late = cache.stamp(KEY);    // load L2 starts, reads version 62
+        cache.fill(KEY, early, v(KEY, 63));            // L1 read 63 (committed meanwhile): hands it out
+        cache.fill(KEY, late, v(KEY, 62));             // L2's stamp is current, but 62 < 63
+        assertNull(cache.get(KEY), "62 must not be served after 63 was");
+        cache.fill(KEY, cache.stamp(KEY), v(KEY, 63));
+        assertEquals(63, cache.get(KEY).version());
+    }
+
+    @Test
+    void a_writer_never_reads_back_an_older_version_than_it_wrote() {
+        ConfigCache.Stamp writer = cache.stamp(KEY);  // PUT starts
+        cache.evict(KEY);                              // the ping of someone else's version 1
+        ConfigCache.Stamp reader = cache.stamp(KEY);  // a GET reads version 1 before the PUT commits
+        cache.fill(KEY, reader, v(KEY, 1));
+        cache.fill(KEY, writer, v(KEY, 2));            // the PUT committed version 2 (stale stamp)
+        assertNull(cache.get(KEY), "version 1 must not be served to anyone after version 2 was written here");
+    }
+
+    @Test
+    void an_eviction_drops_the_value_but_keeps_the_floor() {
+        cache.fill(KEY, cache.stamp(KEY), v(KEY, 5));
+        cache.evict(KEY);
+        cache.fill(KEY, cache.stamp(KEY), v(KEY, 4));
+        assertNull(cache.get(KEY));
+        cache.evictAll();
+        cache.fill(KEY, cache.stamp(KEY), v(KEY, 4));
+        assertNull(cache.get(KEY));
+        cache.fill(KEY, cache.stamp(KEY), v(KEY, 6));
+        assertEquals(6, cache.get(KEY).version());
+    }
+
+    @Test
     void an_absent_entry_is_cached_and_replaced_by_a_newer_write() {
         cache.fill(KEY, cache.stamp(KEY), ConfigEntry.absent(KEY, 0));
         assertEquals(false, cache.get(KEY).present());
