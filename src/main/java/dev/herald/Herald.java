@@ -6,6 +6,9 @@ import dev.herald.auth.TokenStore;
 import dev.herald.chat.ChatRepository;
 import dev.herald.chat.ChatRoutes;
 import dev.herald.config.Config;
+import dev.herald.configstore.ConfigRepository;
+import dev.herald.configstore.ConfigRoutes;
+import dev.herald.configstore.ConfigStore;
 import dev.herald.database.Database;
 import dev.herald.events.UserEventRoutes;
 import dev.herald.jobs.Jobs;
@@ -70,6 +73,9 @@ public final class Herald implements AutoCloseable {
         metrics.gauge("herald_listener_connected", "1 while the LISTEN connection is up", () -> listener.connected() ? 1 : 0);
         metrics.gauge("herald_topics", "Streams with local subscribers", hub::topicCount);
 
+        // Config cache: evict on chat:config_change pings, everything after a reconnect.
+        ConfigStore configs = ConfigStore.create(new ConfigRepository(db.dsl()), listener, hub, metrics);
+
         auth.bootstrap(config.adminToken());
         this.jobs = new Jobs(config, db.dsl(), auth, hub, sse, metrics);
 
@@ -80,6 +86,7 @@ public final class Herald implements AutoCloseable {
             new UserEventRoutes(auth, publisher, events, hub, sse, metrics, config.maxBodyBytes()).register(cfg.routes);
             new ChatRoutes(auth, new ChatRepository(db.dsl()), publisher, hub, sse, metrics, config.maxBodyBytes()).register(cfg.routes);
             jobs.register(cfg.routes);
+            new ConfigRoutes(auth, configs, sse, metrics, config.maxBodyBytes()).register(cfg.routes);
         });
         this.revocationPoller = Thread.ofVirtual().name("herald-revocations").unstarted(() -> pollRevocations(tokens));
     }

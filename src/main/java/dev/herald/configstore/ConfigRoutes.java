@@ -1,0 +1,117 @@
+package dev.herald.configstore;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.herald.auth.Auth;
+import dev.herald.auth.Principal;
+import dev.herald.auth.Scope;
+import dev.herald.ops.Metrics;
+import dev.herald.sse.Sse;
+import dev.herald.web.ApiException;
+import dev.herald.web.Body;
+import dev.herald.web.Params;
+import io.javalin.config.RoutesConfig;
+import io.javalin.http.Context;
+
+import java.util.ArrayDeque;
+import java.util.Iterator;
+import java.util.Map;
+
+/**
+ * Config entries (API.md section 3): PUT/DELETE (admin), GET (events:read) served from the
+ * replica's cache, and the tenant's change stream over SSE.
+ */
+public final class ConfigRoutes {
+    private final Auth auth;
+    private final ConfigStore store;
+    private final Sse sse;
+    private final Metrics metrics;
+    private final long maxBody;
+
+    public ConfigRoutes(Auth auth, ConfigStore store, Sse sse, Metrics metrics, long maxBody) {
+        this.auth = auth;
+        this.store = store;
+        this.sse = sse;
+        this.metrics = metrics;
+        this.maxBody = maxBody;
+    }
+
+    public void register(RoutesConfig routes) {
+        routes.get("/api/v1/config/watch", sse.handler(ctx -> {
+            Principal p = auth.authenticate(ctx, true).require(Scope.EVENTS_READ);
+            return Sse.Target.live(p, ConfigStore.watchStream(p.tenantOrThrow()));
+        }));
+        routes.get("/api/v1/config/{kind}/{entity}", this::get);
+        routes.put("/api/v1/config/{kind}/{entity}", this::put);
+        routes.delete("/api/v1/config/{kind}/{entity}", this::delete);
+    }
+
+    private ConfigKey key(Context ctx, Principal p) {
+        String tenant = p.tenantOrThrow();
+        ConfigKind kind = ConfigKind.parse(ctx.pathParam("kind"));
+        return new ConfigKey(tenant, kind, Params.externalId(ctx, "entity"));
+    }
+
+    private void get(Context ctx) {
+        Principal p = auth.authenticate(ctx, false).require(Scope.EVENTS_READ);
+        ConfigKey key = key(ctx, p);
+        ConfigEntry e = store.get(key);
+        if (!e.present()) throw notFound(key);
+        json(ctx, 200, e.body());
+    }
+
+    private void put(Context ctx) {
+        Principal p = auth.authenticate(ctx, false).require(Scope.ADMIN);
+        ConfigKey key = key(ctx, p);
+        Body body = Body.read(ctx, maxBody);
+        // "value" may be any JSON, null included; only its absence is an error.
+        JsonNode value = body.node().get("value");
+        if (value == null) throw Body.missing("value");
+        checkStorable(value);
+        ConfigEntry e = store.put(key, value.toString());
+        metrics.published(1);
+        json(ctx, 200, e.body());
+    }
+
+    private void delete(Context ctx) {
+        Principal p = auth.authenticate(ctx, false).require(Scope.ADMIN);
+        ConfigKey key = key(ctx, p);
+        if (store.delete(key).isEmpty()) throw notFound(key);
+        metrics.published(1);
+        ctx.status(204);
+    }
+
+    /**
+     * PostgreSQL's jsonb cannot hold a NUL character (\u0000) in a string or key, nor a number
+     * that is not finite (JSON itself has none, but 1e400 parses as infinity): 400, not 500.
+     */
+    static void checkStorable(JsonNode value) {
+        ArrayDeque<JsonNode> todo = new ArrayDeque<>();
+        todo.push(value);
+        while (!todo.isEmpty()) {
+            JsonNode n = todo.pop();
+            if (n.isTextual() && n.textValue().indexOf('\0') >= 0) throw invalidValue("strings may not contain the NUL character (\\u0000)");
+            if (n.isFloatingPointNumber() && !Double.isFinite(n.doubleValue()) && !n.isBigDecimal()) throw invalidValue("numbers must be finite");
+            if (n.isObject()) {
+                for (Iterator<Map.Entry<String, JsonNode>> it = n.fields(); it.hasNext(); ) {
+                    Map.Entry<String, JsonNode> f = it.next();
+                    if (f.getKey().indexOf('\0') >= 0) throw invalidValue("keys may not contain the NUL character (\\u0000)");
+                    todo.push(f.getValue());
+                }
+            } else if (n.isArray()) {
+                for (JsonNode c : n) todo.push(c);
+            }
+        }
+    }
+
+    private static ApiException invalidValue(String why) {
+        return ApiException.badRequest("invalid_field", "'value' cannot be stored: " + why);
+    }
+
+    private static ApiException notFound(ConfigKey key) {
+        return ApiException.notFound("no config entry " + key.kind().wire() + "/" + key.entity());
+    }
+
+    private static void json(Context ctx, int status, String body) {
+        ctx.status(status).contentType("application/json; charset=utf-8").result(body);
+    }
+}

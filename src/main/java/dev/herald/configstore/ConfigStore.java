@@ -1,0 +1,125 @@
+package dev.herald.configstore;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.herald.ops.Metrics;
+import dev.herald.stream.Hub;
+import dev.herald.stream.Listener;
+import dev.herald.stream.Renderer;
+import dev.herald.stream.StreamKey;
+import dev.herald.web.Json;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.time.Duration;
+import java.util.Optional;
+import java.util.concurrent.atomic.AtomicLong;
+
+/**
+ * Config entries behind a per-replica cache that every replica keeps fresh: a write commits
+ * (its trigger pings {@value #CHANNEL} in the same transaction), each replica's listener
+ * evicts that key, and after a listener reconnect each replica evicts everything.
+ */
+public final class ConfigStore {
+    private static final Logger log = LoggerFactory.getLogger(ConfigStore.class);
+    /** The invalidation channel; payload {@code {"tenant","kind","entity_id"}}. */
+    public static final String CHANNEL = "chat:config_change";
+    /** Each tenant's persisted change stream (GET /api/v1/config/watch). */
+    public static final String WATCH_STREAM = "config:all";
+
+    private final ConfigRepository repo;
+    private final ConfigCache cache;
+
+    public ConfigStore(ConfigRepository repo, ConfigCache cache) {
+        this.repo = repo;
+        this.cache = cache;
+    }
+
+    /** The replica's wiring: a cache that serves only while the listener is connected. */
+    public static ConfigStore create(ConfigRepository repo, Listener listener, Hub hub, Metrics metrics) {
+        // Serve from the cache only while pings can arrive: the listener is connected AND the
+        // cache was flushed after its latest reconnect (the listener reports "connected" a
+        // moment before its reconnect hooks run; pings sent while it was down are lost).
+        AtomicLong flushedAfter = new AtomicLong(listener.reconnects());
+        ConfigCache cache = new ConfigCache(100_000, Duration.ofMinutes(30),
+                () -> listener.connected() && listener.reconnects() == flushedAfter.get());
+        ConfigStore store = new ConfigStore(repo, cache);
+        listener.onChannel(CHANNEL, store::onInvalidation);
+        listener.onReconnect(() -> {
+            cache.evictAll();
+            flushedAfter.set(listener.reconnects());
+        });
+        hub.renderer("config", RENDERER);
+        metrics.gauge("herald_config_cache_hits", "Config reads served from this replica's cache", cache::hits);
+        metrics.gauge("herald_config_cache_misses", "Config reads that went to the database", cache::misses);
+        metrics.gauge("herald_config_cache_evictions", "Config cache entries evicted by chat:config_change pings", cache::evictions);
+        metrics.gauge("herald_config_cache_flushes", "Whole config cache evictions (after listener reconnects)", cache::flushes);
+        metrics.gauge("herald_config_cache_entries", "Entries in this replica's config cache", cache::size);
+        return store;
+    }
+
+    public static StreamKey watchStream(String tenant) {
+        return new StreamKey(tenant, WATCH_STREAM);
+    }
+
+    /** Wire form of a watch event: {"kind","entity_id","version","deleted"}, one line. */
+    static final Renderer RENDERER = e -> {
+        JsonNode d = Json.parse(e.data());
+        ObjectNode o = Json.object();
+        o.set("kind", d.get("kind"));
+        o.set("entity_id", d.get("entity_id"));
+        if (d.has("version")) o.set("version", d.get("version"));
+        if (d.has("deleted")) o.set("deleted", d.get("deleted"));
+        return new Renderer.Rendered(e.type(), o.toString());
+    };
+
+    /** The current entry (absent if never written or deleted): from the cache, else the database. */
+    public ConfigEntry get(ConfigKey key) {
+        ConfigEntry e = cache.get(key);
+        if (e != null) return e;
+        ConfigCache.Stamp stamp = cache.stamp(key);
+        e = repo.find(key);
+        cache.fill(key, stamp, e);
+        return e;
+    }
+
+    /** Writes, then caches the written version here (this replica reads its own writes). */
+    public ConfigEntry put(ConfigKey key, String valueJson) {
+        ConfigCache.Stamp stamp = cache.stamp(key);
+        ConfigEntry e = repo.put(key, valueJson);
+        cache.fill(key, stamp, e);
+        return e;
+    }
+
+    /** Deletes; empty if there was nothing to delete. */
+    public Optional<ConfigEntry> delete(ConfigKey key) {
+        ConfigCache.Stamp stamp = cache.stamp(key);
+        Optional<ConfigEntry> e = repo.delete(key);
+        e.ifPresent(tomb -> cache.fill(key, stamp, tomb));
+        return e;
+    }
+
+    public ConfigCache cache() { return cache; }
+
+    /** A {@value #CHANNEL} ping; anything unreadable evicts everything (never keep a stale entry). */
+    void onInvalidation(String payload) {
+        JsonNode n;
+        try {
+            n = Json.parse(payload);
+        } catch (RuntimeException e) {
+            n = null;
+        }
+        String tenant = n == null ? null : n.path("tenant").asText(null);
+        String kind = n == null ? null : n.path("kind").asText(null);
+        String entity = n == null ? null : n.path("entity_id").asText(null);
+        if (tenant == null || kind == null || entity == null) {
+            log.warn("unreadable {} payload; evicting the whole config cache", CHANNEL);
+            cache.evictAll();
+            return;
+        }
+        for (ConfigKind k : ConfigKind.values()) {
+            // A kind this replica does not know (a newer replica's) is never in its cache.
+            if (k.wire().equals(kind)) cache.evict(new ConfigKey(tenant, k, entity));
+        }
+    }
+}
