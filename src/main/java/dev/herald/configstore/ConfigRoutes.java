@@ -12,9 +12,6 @@ import dev.herald.web.Params;
 import io.javalin.config.RoutesConfig;
 import io.javalin.http.Context;
 
-import java.util.ArrayDeque;
-import java.util.Iterator;
-import java.util.Map;
 
 /**
  * Config entries (API.md section 3): PUT/DELETE (admin), GET (events:read) served from the
@@ -66,7 +63,6 @@ public final class ConfigRoutes {
         // "value" may be any JSON, null included; only its absence is an error.
         JsonNode value = body.node().get("value");
         if (value == null) throw Body.missing("value");
-        checkStorable(value);
         ConfigEntry e = store.put(key, value.toString());
         metrics.published(1);
         json(ctx, 200, e.body());
@@ -80,32 +76,6 @@ public final class ConfigRoutes {
         ctx.status(204);
     }
 
-    /**
-     * PostgreSQL's jsonb cannot hold a NUL character (\u0000) in a string or key, nor a number
-     * that is not finite (JSON itself has none, but 1e400 parses as infinity): 400, not 500.
-     */
-    static void checkStorable(JsonNode value) {
-        ArrayDeque<JsonNode> todo = new ArrayDeque<>();
-        todo.push(value);
-        while (!todo.isEmpty()) {
-            JsonNode n = todo.pop();
-            if (n.isTextual() && n.textValue().indexOf('\0') >= 0) throw invalidValue("strings may not contain the NUL character (\\u0000)");
-            if (n.isFloatingPointNumber() && !Double.isFinite(n.doubleValue()) && !n.isBigDecimal()) throw invalidValue("numbers must be finite");
-            if (n.isObject()) {
-                for (Iterator<Map.Entry<String, JsonNode>> it = n.fields(); it.hasNext(); ) {
-                    Map.Entry<String, JsonNode> f = it.next();
-                    if (f.getKey().indexOf('\0') >= 0) throw invalidValue("keys may not contain the NUL character (\\u0000)");
-                    todo.push(f.getValue());
-                }
-            } else if (n.isArray()) {
-                for (JsonNode c : n) todo.push(c);
-            }
-        }
-    }
-
-    private static ApiException invalidValue(String why) {
-        return ApiException.badRequest("invalid_field", "'value' cannot be stored: " + why);
-    }
 
     private static ApiException notFound(ConfigKey key) {
         return ApiException.notFound("no config entry " + key.kind().wire() + "/" + key.entity());

@@ -91,6 +91,7 @@ public final class Listener implements AutoCloseable {
             if (System.nanoTime() > until) throw new IllegalStateException("the LISTEN connection could not be opened");
             sleep(250);
         }
+        connected = true;
         watchdog = Thread.ofPlatform().daemon().name("herald-listener-watchdog").start(this::watch);
     }
 
@@ -121,7 +122,6 @@ public final class Listener implements AutoCloseable {
             }
             connection = c;
             lastHeardNanos = System.nanoTime();
-            connected = true;
             return true;
         } catch (Exception e) {
             log.warn("LISTEN connection failed: {}", e.getMessage());
@@ -145,6 +145,9 @@ public final class Listener implements AutoCloseable {
                         }
                     }
                     hub.resyncAll();
+                    // Ready only once caches are flushed and every topic re-queries.
+                    lastHeardNanos = System.nanoTime();
+                    connected = true;
                 } else {
                     sleep(backoff);
                     backoff = Math.min(backoff * 2, 5_000);

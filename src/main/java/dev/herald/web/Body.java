@@ -48,7 +48,35 @@ public final class Body {
             throw ApiException.badRequest("invalid_json", "malformed JSON");
         }
         if (!(parsed instanceof ObjectNode obj)) throw ApiException.badRequest("invalid_json", "the body must be a JSON object");
+        requireStorable(obj);
         return new Body(obj);
+    }
+
+    /**
+     * PostgreSQL cannot store a NUL character (\u0000) in text or jsonb, nor a number that is not
+     * finite (1e400 parses as infinity): such a body is 400 here, never a 500 from the database.
+     */
+    static void requireStorable(JsonNode root) {
+        java.util.ArrayDeque<JsonNode> todo = new java.util.ArrayDeque<>();
+        todo.push(root);
+        while (!todo.isEmpty()) {
+            JsonNode n = todo.pop();
+            if (n.isTextual() && n.textValue().indexOf('\0') >= 0) throw unstorable("strings may not contain the NUL character (\\u0000)");
+            if (n.isFloatingPointNumber() && !n.isBigDecimal() && !Double.isFinite(n.doubleValue())) throw unstorable("numbers must be finite");
+            if (n.isObject()) {
+                for (var it = n.fields(); it.hasNext(); ) {
+                    var f = it.next();
+                    if (f.getKey().indexOf('\0') >= 0) throw unstorable("keys may not contain the NUL character (\\u0000)");
+                    todo.push(f.getValue());
+                }
+            } else if (n.isArray()) {
+                for (JsonNode c : n) todo.push(c);
+            }
+        }
+    }
+
+    private static ApiException unstorable(String why) {
+        return ApiException.badRequest("invalid_field", "the body cannot be stored: " + why);
     }
 
     private static ApiException tooLarge(long max) {

@@ -69,4 +69,16 @@ class TestUserEvents {
             assertNull(sse.next(Duration.ofMillis(200)));
         }
     }
+
+    @Test
+    void a_body_postgresql_cannot_store_is_a_400_not_a_500() {
+        String token = api.userToken("acme", "nul-user");
+        for (String body : new String[]{"{\"type\":\"a.b\",\"data\":{\"k\":\"x\\u0000y\"}}",
+                "{\"type\":\"a.b\",\"data\":{\"x\\u0000\":1}}", "{\"type\":\"a.b\",\"data\":[1e400]}"}) {
+            Api.Response r = api.post("/api/v1/users/nul-user/events", token, body);
+            assertEquals(400, r.status(), body + " -> " + r);
+            assertEquals("invalid_field", r.errorCode());
+        }
+        assertEquals(0, api.get("/api/v1/events/backlog", token).json().get("head").asLong(), "nothing written");
+    }
 }
