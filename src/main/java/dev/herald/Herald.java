@@ -6,6 +6,8 @@ import dev.herald.auth.TokenStore;
 import dev.herald.config.Config;
 import dev.herald.database.Database;
 import dev.herald.events.UserEventRoutes;
+import dev.herald.inbox.InboxRepository;
+import dev.herald.inbox.InboxRoutes;
 import dev.herald.ops.Metrics;
 import dev.herald.ops.OpsRoutes;
 import dev.herald.sse.Sessions;
@@ -73,6 +75,7 @@ public final class Herald implements AutoCloseable {
             new OpsRoutes(db, listener, metrics).register(cfg.routes);
             new AdminRoutes(auth, tokens, config.maxBodyBytes()).register(cfg.routes);
             new UserEventRoutes(auth, publisher, events, hub, sse, metrics, config.maxBodyBytes()).register(cfg.routes);
+            new InboxRoutes(auth, new InboxRepository(db.dsl()), hub, sse, metrics, config.maxBodyBytes()).register(cfg.routes);
         });
         this.revocationPoller = Thread.ofVirtual().name("herald-revocations").unstarted(() -> pollRevocations(tokens));
     }
