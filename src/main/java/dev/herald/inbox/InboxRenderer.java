@@ -38,7 +38,8 @@ final class InboxRenderer implements Renderer {
         ObjectNode o = Json.object();
         o.set("id", n.get("id"));
         o.put("cursor", cursor);
-        for (String f : new String[]{"user", "title", "content", "icon", "targets", "actions"}) o.set(f, n.get(f));
+        for (String f : new String[]{"user", "title", "content", "icon", "targets"}) o.set(f, n.get(f));
+        o.set("actions", Notification.actions(n.get("actions")));
         o.put("read_at", Notification.normalizeTime(n.path("read_at").textValue()));
         o.put("created_at", Notification.normalizeTime(n.path("created_at").textValue()));
         ObjectNode out = Json.object();

@@ -29,10 +29,18 @@ public record Notification(UUID id, long cursor, String user, String title, Stri
         o.put("icon", icon);
         ArrayNode t = o.putArray("targets");
         targets.forEach(t::add);
-        o.set("actions", actions);
+        o.set("actions", actions(actions));
         o.put("read_at", time(readAt));
         o.put("created_at", time(createdAt));
         return o;
+    }
+
+    /** Actions as {@code [{"label","url"}]} in that field order (jsonb keeps its own order). */
+    static ArrayNode actions(JsonNode stored) {
+        ArrayNode out = Json.MAPPER.createArrayNode();
+        if (stored == null || !stored.isArray()) return out;
+        for (JsonNode a : stored) out.addObject().put("label", a.path("label").asText()).put("url", a.path("url").asText());
+        return out;
     }
 
     static String time(OffsetDateTime t) {
