@@ -11,6 +11,7 @@ import org.jooq.JSONB;
 import org.jooq.Record;
 import org.jooq.ResultQuery;
 import org.jooq.SelectField;
+import org.jooq.Table;
 import org.jooq.impl.DSL;
 
 import java.util.ArrayList;
@@ -107,8 +108,8 @@ public final class InboxRepository {
     /**
      * The list query: a backward walk of an index on (tenant, user_id, cursor) — the unique
      * one, or the partial one for read/unread — stopping after {@code limit} rows. With
-     * targets it walks inbox_targets' primary key for the first target and checks the others
-     * on the notification row. Package-private so a test can EXPLAIN exactly this query.
+     * targets it walks inbox_targets' primary key instead (see below). Package-private so a
+     * test can EXPLAIN exactly this query.
      */
     static ResultQuery<Record> listQuery(DSLContext ctx, Query q) {
         Field<Long> unread = DSL.field(DSL.select(INBOX_COUNTERS.UNREAD).from(INBOX_COUNTERS)
@@ -126,13 +127,28 @@ public final class InboxRepository {
             if (q.beforeCursor() != null) where = where.and(N.CURSOR.lt(q.beforeCursor()));
             return ctx.select(fields).from(N).where(where).orderBy(N.CURSOR.desc()).limit(q.limit());
         }
-        Condition byTarget = T.TENANT.eq(q.tenant()).and(T.USER_ID.eq(q.user())).and(T.TARGET.eq(q.targets().getFirst()));
-        if (q.beforeCursor() != null) byTarget = byTarget.and(T.CURSOR.lt(q.beforeCursor()));
-        if (q.targets().size() > 1) where = where.and(N.TARGETS.contains(q.targets().toArray(String[]::new)));
-        return ctx.select(fields).from(T)
-                .join(N).on(N.TENANT.eq(T.TENANT).and(N.USER_ID.eq(T.USER_ID)).and(N.CURSOR.eq(T.CURSOR)))
+        // One inbox_targets row per listed target, all joined on the same cursor: the planner
+        // may drive with whichever target is rarest and still read it in cursor order.
+        InboxTargets first = T.as("t0");
+        Condition byTarget = first.TENANT.eq(q.tenant()).and(first.USER_ID.eq(q.user())).and(first.TARGET.eq(q.targets().getFirst()));
+        if (q.beforeCursor() != null) {
+            // On every joined table: PostgreSQL does not carry inequalities across a join, and
+            // a merge join would otherwise walk the other index from the top.
+            byTarget = byTarget.and(first.CURSOR.lt(q.beforeCursor()));
+            where = where.and(N.CURSOR.lt(q.beforeCursor()));
+        }
+        Table<?> from = first;
+        for (int i = 1; i < q.targets().size(); i++) {
+            InboxTargets ti = T.as("t" + i);
+            Condition on = ti.TENANT.eq(first.TENANT).and(ti.USER_ID.eq(first.USER_ID))
+                    .and(ti.CURSOR.eq(first.CURSOR)).and(ti.TARGET.eq(q.targets().get(i)));
+            if (q.beforeCursor() != null) on = on.and(ti.CURSOR.lt(q.beforeCursor()));
+            from = from.join(ti).on(on);
+        }
+        return ctx.select(fields).from(from)
+                .join(N).on(N.TENANT.eq(first.TENANT).and(N.USER_ID.eq(first.USER_ID)).and(N.CURSOR.eq(first.CURSOR)))
                 .where(byTarget.and(where))
-                .orderBy(T.CURSOR.desc())
+                .orderBy(first.CURSOR.desc())
                 .limit(q.limit());
     }
 

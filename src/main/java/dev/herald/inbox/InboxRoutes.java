@@ -32,7 +32,8 @@ import java.util.regex.Pattern;
 public final class InboxRoutes {
     /** Canonical UUID text; java.util.UUID.fromString alone also accepts "1-2-3-4-5". */
     private static final Pattern UUID_TEXT = Pattern.compile("[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}");
-    private static final int MAX_FILTER_TARGETS = 32;
+    /** Each listed target is one more join (PostgreSQL plans up to 8 joins exhaustively). */
+    private static final int MAX_FILTER_TARGETS = 6;
 
     private final Auth auth;
     private final InboxRepository repo;

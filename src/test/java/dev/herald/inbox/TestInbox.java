@@ -251,6 +251,7 @@ class TestInbox {
         cases.put("?targets=a,,b", "invalid_targets");
         cases.put("?targets=a,", "invalid_targets");
         cases.put("?targets=" + "x".repeat(129), "invalid_targets");
+        cases.put("?targets=a,b,c,d,e,f,g", "invalid_targets");
         cases.put("?starting_before=not-a-uuid", "invalid_starting_before");
         cases.put("?starting_before=1-2-3-4-5", "invalid_starting_before");
         cases.put("?starting_before=" + UUID.randomUUID(), "invalid_starting_before");
@@ -264,6 +265,7 @@ class TestInbox {
         assertEquals(api.get("/api/v1/inbox?starting_before=" + UUID.randomUUID(), token).body(),
                 api.get("/api/v1/inbox?starting_before=" + theirs.get("id").asText(), token).body(),
                 "another user's id answers exactly like an unknown one");
+        assertEquals(List.of(), titles(list(token, "?targets=a,b,c,d,e,f")), "six targets are fine");
         assertEquals(List.of("mine"), titles(list(token, "?limit=100")));
         assertEquals(List.of("mine"), titles(list(token, "?limit=1")));
         assertEquals(List.of(), titles(list(token, "?starting_before=" + mine.get("id").asText().toUpperCase())));
