@@ -98,7 +98,7 @@ public final class InboxRoutes {
     }
 
     private void readStatus(Context ctx) {
-        Principal p = auth.authenticate(ctx, false).require(Scope.EVENTS_READ);
+        Principal p = auth.authenticate(ctx, false).require(Scope.EVENTS_WRITE);
         String tenant = p.tenantOrThrow();
         String user = p.userOrThrow();
         // A malformed id is as unknown as another user's: 404 either way.
@@ -110,7 +110,7 @@ public final class InboxRoutes {
     }
 
     private void markAllRead(Context ctx) {
-        Principal p = auth.authenticate(ctx, false).require(Scope.EVENTS_READ);
+        Principal p = auth.authenticate(ctx, false).require(Scope.EVENTS_WRITE);
         if (repo.markAllRead(p.tenantOrThrow(), p.userOrThrow()) > 0) metrics.published(1);
         ctx.status(204);
     }

@@ -17,7 +17,7 @@ import java.util.regex.Pattern;
  * A new notification's fields, checked with the same rules {@code herald.notify_inbox()}
  * enforces in the database (migrations/V10__inbox.sql), but with precise 400 messages.
  */
-record NotificationInput(String title, String content, String icon, List<String> targets, ArrayNode actions) {
+public record NotificationInput(String title, String content, String icon, List<String> targets, ArrayNode actions) {
     static final int MAX_TITLE = 256;
     static final int MAX_CONTENT_BYTES = 8192;
     static final int MAX_ICON = 2048;
@@ -30,7 +30,7 @@ record NotificationInput(String title, String content, String icon, List<String>
     private static final Pattern SCHEME = Pattern.compile("^[A-Za-z][A-Za-z0-9+.-]*:");
     private static final Pattern HTTP = Pattern.compile("^https?://[^/?#]", Pattern.CASE_INSENSITIVE);
 
-    static NotificationInput from(Body body) {
+    public static NotificationInput from(Body body) {
         JsonNode node = body.node();
         String title = string(node, "title", true);
         if (isBlank(title)) throw invalid("'title' must not be blank");

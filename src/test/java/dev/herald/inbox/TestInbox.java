@@ -405,8 +405,10 @@ class TestInbox {
         assertEquals(204, api.put("/api/v1/inbox/mark-all-read", bob, null).status());
         assertEquals(204, api.put("/api/v1/inbox/mark-all-read", globexAlice, null).status());
         assertEquals(1, list(alice, "").get("unread_count").asLong());
-        assertEquals(403, api.put("/api/v1/inbox/" + id + "/read-status", api.mint("acme", "iso-alice", "events:write"), Map.of("is_read", true)).status());
-        assertEquals(403, api.put("/api/v1/inbox/mark-all-read", api.mint("acme", null, "events:read"), null).status());
+        // Read-state changes are writes: events:write, and a token with a user.
+        assertEquals(403, api.put("/api/v1/inbox/" + id + "/read-status", api.mint("acme", "iso-alice", "events:read"), Map.of("is_read", true)).status());
+        assertEquals(403, api.put("/api/v1/inbox/mark-all-read", api.mint("acme", "iso-alice", "events:read"), null).status());
+        assertEquals(403, api.put("/api/v1/inbox/mark-all-read", api.mint("acme", null, "events:write"), null).status());
         assertEquals(401, api.put("/api/v1/inbox/mark-all-read", null, null).status());
     }
 

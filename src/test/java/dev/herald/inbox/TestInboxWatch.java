@@ -35,7 +35,7 @@ class TestInboxWatch {
 
     @BeforeAll
     static void start() {
-        server = TestServer.start();
+        server = TestServer.start(2);
         api = server.api();
     }
 
@@ -67,7 +67,8 @@ class TestInboxWatch {
         String tabToken = api.userToken("acme", "tabs");
         String backend = api.mint("acme", null, "events:write");
         try (SseClient tab1 = api.sse("/api/v1/inbox/watch", tabToken);
-             SseClient tab2 = api.sse("/api/v1/inbox/watch", api.userToken("acme", "tabs"))) {
+             // The second tab landed on another replica.
+             SseClient tab2 = server.api(1).sse("/api/v1/inbox/watch", api.userToken("acme", "tabs"))) {
             assertEquals(200, tab1.status, tab1.errorBody());
             assertEquals(200, tab2.status, tab2.errorBody());
             List<JsonNode> created = new ArrayList<>();
