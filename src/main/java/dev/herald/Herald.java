@@ -3,11 +3,14 @@ package dev.herald;
 import dev.herald.auth.AdminRoutes;
 import dev.herald.auth.Auth;
 import dev.herald.auth.TokenStore;
+import dev.herald.chat.ChatRepository;
+import dev.herald.chat.ChatRoutes;
 import dev.herald.config.Config;
 import dev.herald.database.Database;
 import dev.herald.events.UserEventRoutes;
 import dev.herald.inbox.InboxRepository;
 import dev.herald.inbox.InboxRoutes;
+import dev.herald.jobs.Jobs;
 import dev.herald.ops.Metrics;
 import dev.herald.ops.OpsRoutes;
 import dev.herald.sse.Sessions;
@@ -44,6 +47,7 @@ public final class Herald implements AutoCloseable {
     private final Publisher publisher;
     private final Javalin app;
     private final Thread revocationPoller;
+    private final Jobs jobs; // jobs branch (issue 8): team job events, retention janitor, replay budget
     private volatile boolean stopped;
 
     private Herald(Config config, Database db) {
@@ -69,12 +73,15 @@ public final class Herald implements AutoCloseable {
         metrics.gauge("herald_topics", "Streams with local subscribers", hub::topicCount);
 
         auth.bootstrap(config.adminToken());
+        this.jobs = new Jobs(config, db.dsl(), auth, hub, sse, metrics);
 
         long idle = Math.max(30_000, config.heartbeat().toMillis() * 2 + 5_000);
         this.app = WebServer.create(config.host(), config.port(), idle, cfg -> {
             new OpsRoutes(db, listener, metrics).register(cfg.routes);
             new AdminRoutes(auth, tokens, config.maxBodyBytes()).register(cfg.routes);
             new UserEventRoutes(auth, publisher, events, hub, sse, metrics, config.maxBodyBytes()).register(cfg.routes);
+            new ChatRoutes(auth, new ChatRepository(db.dsl()), publisher, hub, sse, metrics, config.maxBodyBytes()).register(cfg.routes);
+            jobs.register(cfg.routes);
             new InboxRoutes(auth, new InboxRepository(db.dsl()), hub, sse, metrics, config.maxBodyBytes()).register(cfg.routes);
         });
         this.revocationPoller = Thread.ofVirtual().name("herald-revocations").unstarted(() -> pollRevocations(tokens));
@@ -91,6 +98,7 @@ public final class Herald implements AutoCloseable {
         Herald h = new Herald(config, db);
         h.listener.start();
         h.revocationPoller.start();
+        h.jobs.start();
         h.app.start();
         log.info("Herald {} listening on {}:{} — database {} ({})", VERSION, config.host(), h.port(),
                 db.url().describe(), db.embedded() ? "embedded, data in " + config.dataDir().toAbsolutePath() : "external");
@@ -121,6 +129,7 @@ public final class Herald implements AutoCloseable {
     public Metrics metrics() { return metrics; }
     public Sessions sessions() { return sessions; }
     public Publisher publisher() { return publisher; }
+    public Jobs jobs() { return jobs; }
 
     /** Ends SSE streams cleanly (clients resume elsewhere), then stops serving. */
     public void stop(boolean closeDatabase) {
@@ -129,6 +138,7 @@ public final class Herald implements AutoCloseable {
         sessions.shutdown(Duration.ofSeconds(3));
         app.stop();
         revocationPoller.interrupt();
+        jobs.close();
         listener.close();
         hub.close();
         sessions.close();

@@ -41,7 +41,9 @@ public final class Body {
         } catch (StreamConstraintsException e) {
             throw ApiException.badRequest("invalid_json", "JSON nested too deeply or too long");
         } catch (JsonProcessingException e) {
-            throw ApiException.badRequest("invalid_json", "malformed JSON: " + e.getOriginalMessage());
+            var loc = e.getLocation();
+            throw ApiException.badRequest("invalid_json", loc == null ? "malformed JSON"
+                    : "malformed JSON at line " + loc.getLineNr() + ", column " + loc.getColumnNr());
         } catch (IOException e) {
             throw ApiException.badRequest("invalid_json", "malformed JSON");
         }
