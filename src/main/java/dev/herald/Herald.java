@@ -11,6 +11,8 @@ import dev.herald.configstore.ConfigRoutes;
 import dev.herald.configstore.ConfigStore;
 import dev.herald.database.Database;
 import dev.herald.events.UserEventRoutes;
+import dev.herald.inbox.InboxRepository;
+import dev.herald.inbox.InboxRoutes;
 import dev.herald.jobs.Jobs;
 import dev.herald.ops.Metrics;
 import dev.herald.ops.OpsRoutes;
@@ -87,6 +89,7 @@ public final class Herald implements AutoCloseable {
             new ChatRoutes(auth, new ChatRepository(db.dsl()), publisher, hub, sse, metrics, config.maxBodyBytes()).register(cfg.routes);
             jobs.register(cfg.routes);
             new ConfigRoutes(auth, configs, sse, metrics, config.maxBodyBytes()).register(cfg.routes);
+            new InboxRoutes(auth, new InboxRepository(db.dsl()), hub, sse, metrics, config.maxBodyBytes()).register(cfg.routes);
         });
         this.revocationPoller = Thread.ofVirtual().name("herald-revocations").unstarted(() -> pollRevocations(tokens));
     }
