@@ -50,7 +50,7 @@ public final class Herald implements AutoCloseable {
     private final Publisher publisher;
     private final Javalin app;
     private final Thread revocationPoller;
-    private final Jobs jobs; // jobs branch (issue 8): team job events, retention janitor, replay budget
+    private final Jobs jobs; // team job events, retention janitor, replay budget
     private volatile boolean stopped;
 
     private Herald(Config config, Database db) {

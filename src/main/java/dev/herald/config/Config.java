@@ -24,8 +24,7 @@ public record Config(
         Duration watchdogDeadline,
         Duration slowClientTimeout,
         int ringSize,
-        // jobs branch (issue 8): retention janitor and replay budget settings, grouped so
-        // they add one component here.
+        // Retention janitor and replay budget settings, grouped in one component.
         Housekeeping housekeeping) {
 
     /**
@@ -87,7 +86,7 @@ public record Config(
     public Config withRingSize(int n) { return new Config(port, host, databaseUrl, dataDir, adminToken, retention, heartbeat, sseRetryMillis, maxBodyBytes, poolSize, watchdogInterval, watchdogDeadline, slowClientTimeout, n, housekeeping); }
     public Config withDataDir(Path d) { return new Config(port, host, databaseUrl, d, adminToken, retention, heartbeat, sseRetryMillis, maxBodyBytes, poolSize, watchdogInterval, watchdogDeadline, slowClientTimeout, ringSize, housekeeping); }
 
-    // jobs branch (issue 8): withers for the housekeeping settings.
+    // Withers for the housekeeping settings.
     public Config withHousekeeping(Housekeeping h) { return new Config(port, host, databaseUrl, dataDir, adminToken, retention, heartbeat, sseRetryMillis, maxBodyBytes, poolSize, watchdogInterval, watchdogDeadline, slowClientTimeout, ringSize, h); }
     public Config withRetentionInterval(Duration i) { Housekeeping h = housekeeping; return withHousekeeping(new Housekeeping(i, h.retentionBatch(), h.replayConnects(), h.replayRows(), h.replayWindow())); }
     public Config withRetentionBatch(int b) { Housekeeping h = housekeeping; return withHousekeeping(new Housekeeping(h.retentionInterval(), b, h.replayConnects(), h.replayRows(), h.replayWindow())); }

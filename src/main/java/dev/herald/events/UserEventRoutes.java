@@ -91,14 +91,14 @@ public final class UserEventRoutes {
     private void backlog(Context ctx) {
         Principal p = auth.authenticate(ctx, false).require(Scope.EVENTS_READ);
         StreamKey key = stream(p.tenantOrThrow(), p.userOrThrow());
-        sse.replayGate().connect(p); // jobs branch (issue 8): the replay budget covers the backlog too
+        sse.replayGate().connect(p); // the replay budget covers the backlog too
         String afterRaw = ctx.queryParam("after");
         long after = afterRaw == null || afterRaw.isEmpty() ? 0 : Params.cursor(afterRaw);
         int limit = Params.intQuery(ctx, "limit", 100, 1, 100);
         EventStore.StreamInfo info = store.info(key);
         if (after > info.head()) throw ApiException.badRequest("cursor_ahead", "cursor " + after + " is ahead of the stream's head " + info.head());
         List<Event> events = store.after(key, after, limit);
-        sse.replayGate().replayed(p, events.size()); // jobs branch (issue 8)
+        sse.replayGate().replayed(p, events.size());
         ArrayNode arr = Json.MAPPER.createArrayNode();
         for (Event e : events) arr.add(view(e, true));
         ObjectNode out = Json.object();

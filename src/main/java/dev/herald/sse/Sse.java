@@ -30,7 +30,7 @@ public final class Sse {
     private final long retryMillis;
     private final long heartbeatMillis;
     private final SseMetrics metrics;
-    // jobs branch (issue 8): the replay budget hook (dev.herald.jobs.ReplayBudget); open by default.
+    // The replay budget (dev.herald.jobs.ReplayBudget); open by default.
     private volatile ReplayGate replayGate = ReplayGate.OPEN;
 
     public Sse(Hub hub, Sessions sessions, long retryMillis, long heartbeatMillis, SseMetrics metrics) {
@@ -54,7 +54,7 @@ public final class Sse {
     }
 
     /**
-     * jobs branch (issue 8): limits how often a principal may (re)connect and how many backlog
+     * Limits how often a principal may (re)connect and how many backlog
      * rows it may replay. {@link #connect} runs before any database work and throws an
      * {@link ApiException} (429 with Retry-After) to refuse; {@link #replayed} is told how many
      * rows the accepted connect will replay (head minus its start cursor).
@@ -70,12 +70,12 @@ public final class Sse {
         void replayed(Principal p, long rows);
     }
 
-    /** jobs branch (issue 8): installs the replay budget for every SSE endpoint. */
+    /** Installs the replay budget for every SSE endpoint. */
     public void replayGate(ReplayGate gate) {
         this.replayGate = gate;
     }
 
-    /** jobs branch (issue 8): the installed replay budget (JSON backlog endpoints use it too). */
+    /** The installed replay budget (JSON backlog endpoints use it too). */
     public ReplayGate replayGate() {
         return replayGate;
     }
@@ -108,7 +108,7 @@ public final class Sse {
         Long requested = requestedCursor(ctx);
         if (sessions.shuttingDown()) throw ApiException.unavailable("server is shutting down; reconnect to another replica");
         ReplayGate gate = replayGate;
-        gate.connect(target.principal()); // jobs branch (issue 8): 429 in a reconnect storm
+        gate.connect(target.principal()); // 429 in a reconnect storm
         HttpServletResponse res = ctx.res();
         EndPoint endPoint = ServletContextRequest.getServletContextRequest(ctx.req()).getConnectionMetaData().getConnection().getEndPoint();
         OutputStream out = res.getOutputStream();
@@ -121,7 +121,7 @@ public final class Sse {
                 throw ApiException.badRequest("cursor_ahead", "cursor " + requested + " is ahead of the stream's head " + head);
             }
             long start = requested != null ? requested : (target.fromBeginning() ? 0 : head);
-            gate.replayed(target.principal(), head - Math.max(start, pruned)); // jobs branch (issue 8): backlog rows
+            gate.replayed(target.principal(), head - Math.max(start, pruned)); // backlog rows
             if (!sessions.add(session)) throw ApiException.unavailable("server is shutting down; reconnect to another replica");
             try {
                 res.setStatus(200);
