@@ -57,6 +57,8 @@ public final class Listener implements AutoCloseable {
     private volatile boolean connected;
     private volatile long lastHeardNanos;
     private volatile int backendPid;
+    /** The backend of a connection given up as dead, to be ended once we are back (0: none). */
+    private volatile int stalePid;
     private volatile boolean stopped;
     private long seq;
     private Thread watchdog;
@@ -118,6 +120,7 @@ public final class Listener implements AutoCloseable {
                     rs.next();
                     backendPid = rs.getInt(1);
                 }
+                terminateStale(st);
             }
             connection = c;
             lastHeardNanos = System.nanoTime();
@@ -126,6 +129,25 @@ public final class Listener implements AutoCloseable {
         } catch (Exception e) {
             log.warn("LISTEN connection failed: {}", e.getMessage());
             return false;
+        }
+    }
+
+    /**
+     * A connection we gave up on may still be alive on the server's side (half-open TCP: the
+     * backend sees no error until TCP retransmissions or keepalives give up, minutes to hours).
+     * A LISTENing backend that no longer reads pins the tail of the cluster-wide NOTIFY queue,
+     * which grows until every NOTIFY fails; so end it as soon as we are connected again.
+     */
+    private void terminateStale(Statement st) {
+        int pid = stalePid;
+        if (pid == 0 || pid == backendPid) return;
+        try (var rs = st.executeQuery("SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity"
+                + " WHERE pid = " + pid + " AND application_name = 'herald-listener'")) {
+            rs.next();
+            if (rs.getInt(1) > 0) log.info("terminated the stale listener backend (pid {})", pid);
+            stalePid = 0;
+        } catch (Exception e) {
+            log.warn("could not terminate the stale listener backend (pid {}): {}", pid, e.getMessage());
         }
     }
 
@@ -166,6 +188,7 @@ public final class Listener implements AutoCloseable {
     private void markDead(String why) {
         if (stopped || !connected) return;
         connected = false;
+        stalePid = backendPid;
         log.warn("listener lost: {}; reconnecting", why);
         PGConnection old = connection;
         connection = null;
