@@ -27,6 +27,7 @@ import java.util.function.Predicate;
  * socket), not at the next failed write.
  */
 public final class SseSession implements Subscriber {
+    private static final org.slf4j.Logger log = org.slf4j.LoggerFactory.getLogger(SseSession.class);
     private static final int BATCH = 256;
     private static final byte[] PING = Frame.comment("ping");
 
@@ -141,12 +142,25 @@ public final class SseSession implements Subscriber {
     /** The write loop; returns when the stream ends for any reason. */
     void run() throws IOException, InterruptedException {
         long lastWrite = System.nanoTime();
+        long retryMillis = 0;
         ByteArrayOutputStream batch = new ByteArrayOutputStream(4096);
         while (!closed) {
             batch.reset();
             byte[] t;
             while ((t = transients.poll()) != null) batch.write(t);
-            List<Encoded> events = subscription.read(cursor, BATCH);
+            List<Encoded> events;
+            try {
+                events = subscription.read(cursor, BATCH);
+                retryMillis = 0;
+            } catch (RuntimeException e) {
+                // A client behind the ring reads the database itself; while it is unreachable
+                // (restarting) keep the stream and retry. Letting the error escape would end a
+                // committed event stream with a JSON error body appended, and a browser
+                // EventSource whose reconnect then gets 503 gives up for good.
+                retryMillis = retryMillis == 0 ? 100 : Math.min(retryMillis * 2, 2_000);
+                log.debug("SSE read after cursor {} failed, retrying in {} ms: {}", cursor, retryMillis, e.getMessage());
+                events = List.of();
+            }
             int sent = 0;
             for (Encoded e : events) {
                 long c = e.event().cursor();
@@ -174,7 +188,8 @@ public final class SseSession implements Subscriber {
                 lastWrite = System.nanoTime();
                 continue;
             }
-            signal.awaitMillis(heartbeatMillis - idle);
+            long wait = heartbeatMillis - idle;
+            signal.awaitMillis(retryMillis > 0 ? Math.min(wait, retryMillis) : wait);
         }
     }
 
