@@ -38,6 +38,19 @@ final class Follower implements AutoCloseable {
 
     /** Follows path from cursor {@code after}; ports are tried in turn (suppliers: a replica may be replaced). */
     Follower(String path, String token, long after, IntSupplier... ports) {
+        this(0, 0, path, token, after, ports);
+    }
+
+    private final int receiveBuffer;
+    private final int eventsPerMilli;
+
+    /**
+     * A slow reader: a small socket receive buffer and at most eventsPerMilli events taken per
+     * millisecond, so the server must keep reading the database for it.
+     */
+    Follower(int receiveBuffer, int eventsPerMilli, String path, String token, long after, IntSupplier... ports) {
+        this.receiveBuffer = receiveBuffer;
+        this.eventsPerMilli = eventsPerMilli;
         this.path = path;
         this.token = token;
         this.ports = ports;
@@ -56,7 +69,7 @@ final class Follower implements AutoCloseable {
             int port = ports[i % ports.length].getAsInt();
             RawSse sse;
             try {
-                sse = RawSse.open(port, path, token, lastId);
+                sse = RawSse.open(port, path, token, lastId, java.util.Map.of(), receiveBuffer, eventsPerMilli);
             } catch (Exception e) {
                 failedOpens.incrementAndGet();
                 i++;

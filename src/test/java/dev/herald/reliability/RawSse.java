@@ -38,6 +38,7 @@ final class RawSse implements AutoCloseable {
     private final LinkedBlockingQueue<Event> events = new LinkedBlockingQueue<>();
     private final List<String> comments = new ArrayList<>();
     private volatile End end;
+    private int eventsPerMilli;
 
     private RawSse(Socket socket, int status, Map<String, String> headers, String errorBody) {
         this.socket = socket;
@@ -51,7 +52,17 @@ final class RawSse implements AutoCloseable {
     }
 
     static RawSse open(int port, String path, String token, Long lastEventId, Map<String, String> extra) throws IOException {
+        return open(port, path, token, lastEventId, extra, 0, 0);
+    }
+
+    /**
+     * A slow reader: receiveBuffer &gt; 0 sets a small SO_RCVBUF (no autotuning) and
+     * eventsPerMilli &gt; 0 parses at most that many events per millisecond, so the server's
+     * writes back up.
+     */
+    static RawSse open(int port, String path, String token, Long lastEventId, Map<String, String> extra, int receiveBuffer, int eventsPerMilli) throws IOException {
         Socket s = new Socket();
+        if (receiveBuffer > 0) s.setReceiveBufferSize(receiveBuffer);
         s.connect(new InetSocketAddress("127.0.0.1", port), 5_000);
         s.setSoTimeout(0);
         StringBuilder req = new StringBuilder("GET ").append(path).append(" HTTP/1.1\r\n")
@@ -86,6 +97,7 @@ final class RawSse implements AutoCloseable {
         }
         s.setSoTimeout(0);
         RawSse r = new RawSse(s, status, headers, null);
+        r.eventsPerMilli = eventsPerMilli;
         Thread.ofVirtual().name("raw-sse").start(() -> r.read(body));
         return r;
     }
@@ -96,10 +108,14 @@ final class RawSse implements AutoCloseable {
             Long id = null;
             String event = null;
             StringBuilder data = null;
+            long parsed = 0;
             String line;
             while ((line = r.readLine()) != null) {
                 if (line.isEmpty()) {
-                    if (data != null) events.add(new Event(id, event == null ? "message" : event, data.toString()));
+                    if (data != null) {
+                        events.add(new Event(id, event == null ? "message" : event, data.toString()));
+                        if (eventsPerMilli > 0 && ++parsed % eventsPerMilli == 0) Thread.sleep(1);
+                    }
                     id = null;
                     event = null;
                     data = null;
@@ -118,7 +134,7 @@ final class RawSse implements AutoCloseable {
                 }
             }
             how = End.CLEAN;
-        } catch (IOException e) {
+        } catch (IOException | InterruptedException e) {
             how = End.ABORTED;
         } finally {
             end = how;
