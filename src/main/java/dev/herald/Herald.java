@@ -123,6 +123,13 @@ public final class Herald implements AutoCloseable {
     public void stop(boolean closeDatabase) {
         if (stopped) return;
         stopped = true;
+        // Stop accepting before ending streams: clients that reconnect at once (and load
+        // balancers) must find this replica gone, not be answered 503 by it.
+        int port = port();
+        for (var c : app.jettyServer().server().getConnectors()) {
+            if (c instanceof org.eclipse.jetty.util.component.Graceful g) g.shutdown();
+        }
+        awaitPortClosed(port, Duration.ofSeconds(1));
         sessions.shutdown(Duration.ofSeconds(3));
         app.stop();
         revocationPoller.interrupt();
@@ -131,6 +138,32 @@ public final class Herald implements AutoCloseable {
         sessions.close();
         if (closeDatabase) db.close();
         log.info("Herald stopped");
+    }
+
+    /**
+     * The acceptor runs on a virtual thread, and the JDK closes a listening socket that a
+     * virtual thread is blocked on only once that thread runs again: on a busy machine the
+     * port kept accepting for most of a second after the connector was shut down (found by
+     * the graceful-shutdown test). Wait, briefly, until a connect is actually refused.
+     */
+    private void awaitPortClosed(int port, Duration max) {
+        String host = config.host() == null || config.host().isBlank() || config.host().equals("0.0.0.0") || config.host().equals("::")
+                ? "127.0.0.1" : config.host();
+        long until = System.nanoTime() + max.toNanos();
+        while (System.nanoTime() < until) {
+            try (java.net.Socket probe = new java.net.Socket()) {
+                probe.connect(new java.net.InetSocketAddress(host, port), 200);
+            } catch (java.io.IOException refused) {
+                return;
+            }
+            try {
+                Thread.sleep(10);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                return;
+            }
+        }
+        log.warn("port {} still accepts connections after the connector was shut down", port);
     }
 
     @Override
