@@ -28,6 +28,15 @@ final class Writers {
     private final List<Thread> threads = new ArrayList<>();
     private final AtomicBoolean stop = new AtomicBoolean();
     private final Map<Integer, Integer> sent = new ConcurrentHashMap<>();
+    /** Round-trip time of every POST, microseconds. */
+    final List<Long> latencies = new CopyOnWriteArrayList<>();
+
+    String latencySummary() {
+        List<Long> l = new ArrayList<>(latencies);
+        if (l.isEmpty()) return "no posts";
+        l.sort(null);
+        return "posts=" + l.size() + " p50=" + l.get(l.size() / 2) / 1000.0 + "ms p99=" + l.get((int) (l.size() * 0.99)) / 1000.0 + "ms max=" + l.get(l.size() - 1) / 1000.0 + "ms";
+    }
 
     /**
      * Starts {@code writers} threads, each publishing up to {@code perWriter} events (or until
@@ -45,9 +54,11 @@ final class Writers {
                     data.put("i", i);
                     data.put("t", System.nanoTime());
                     if (padding != null) data.put("pad", padding);
+                    long t0 = System.nanoTime();
                     Api.Response r = api.apply(i + writer).post("/api/v1/users/" + user + "/events", token,
                             Map.of("type", "chaos.tick", "data", data));
                     ws.sent.merge(writer, 1, Integer::sum);
+                    ws.latencies.add((System.nanoTime() - t0) / 1_000);
                     if (r.status() == 201) {
                         ws.published.add(new Published(user, r.json().get("cursor").asLong(), writer, i));
                     } else {
