@@ -37,6 +37,12 @@ public final class WebServer {
                 // The JDK's default backlog of 50 overflows under connection bursts
                 // (shared/notes/javalin-sse.md); the kernel caps this at somaxconn.
                 c.setAcceptQueueSize(4096);
+                // Linux autotunes a socket's send buffer up to tcp_wmem's max (4 MB here): a
+                // client that stops reading soaks up megabytes of kernel memory before its write
+                // blocks and the slow-client sweeper can see it, and a few hundred of them push
+                // the whole host into TCP memory pressure, slowing every connection. 256 KB
+                // (the kernel doubles it) still streams ~20 Mbit/s per client at 100 ms RTT.
+                c.setAcceptedSendBufferSize(256 * 1024);
                 c.setIdleTimeout(idleTimeoutMillis);
                 return c;
             });
