@@ -17,7 +17,17 @@ import java.util.function.IntSupplier;
  * sequence": published = delivered, lost = 0, dup = 0, in order.
  */
 final class Follower implements AutoCloseable {
-    record Received(long id, String event, JsonNode data, long receivedNanos) {}
+    /**
+     * One persisted event as received: its cursor, name, the writer's (w, i) from its data
+     * (-1 when absent), its created_at, and when it arrived. Only this is kept (tests measure
+     * the heap while hundreds of followers run).
+     */
+    record Received(long id, String event, int w, int i, java.time.Instant createdAt, java.time.Instant receivedAt) {
+        /** From the event's created_at (database clock, same host) to its arrival here. */
+        long latencyMicros() {
+            return java.time.Duration.between(createdAt, receivedAt).toNanos() / 1_000;
+        }
+    }
 
     private final String path;
     private final String token;
@@ -122,14 +132,19 @@ final class Follower implements AutoCloseable {
             return;
         }
         if (id != lastId + 1 && !"reset".equals(e.event())) gaps.incrementAndGet();
-        JsonNode data;
+        int w = -1;
+        int i = -1;
+        java.time.Instant created = null;
         try {
-            data = Api.JSON.readTree(e.data());
+            JsonNode data = Api.JSON.readTree(e.data());
+            w = data.path("data").path("w").asInt(-1);
+            i = data.path("data").path("i").asInt(-1);
+            if (data.hasNonNull("created_at")) created = java.time.Instant.parse(data.get("created_at").asText());
         } catch (Exception x) {
-            data = null;
+            // not a user event: only the cursor counts
         }
         synchronized (received) {
-            received.add(new Received(id, e.event(), data, System.nanoTime()));
+            received.add(new Received(id, e.event(), w, i, created, java.time.Instant.now()));
         }
         lastId = id;
     }

@@ -41,9 +41,7 @@ final class Ledger {
             prev = r.id();
             seen.add(r.id());
             Writers.Published p = byCursor.get(r.id());
-            if (p == null || r.data() == null
-                    || r.data().path("data").path("w").asInt(-1) != p.writer()
-                    || r.data().path("data").path("i").asInt(-1) != p.seq()) mismatched++;
+            if (p == null || r.w() != p.writer() || r.i() != p.seq()) mismatched++;
         }
         int lost = 0;
         for (Writers.Published p : committed) if (!seen.contains(p.cursor())) lost++;
