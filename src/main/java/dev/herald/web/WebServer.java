@@ -49,7 +49,11 @@ public final class WebServer {
             cfg.routes.exception(ApiException.class, (e, ctx) -> error(ctx, e));
             cfg.routes.exception(HttpResponseException.class, (e, ctx) -> error(ctx, new ApiException(e.getStatus(), codeFor(e.getStatus()), e.getMessage())));
             cfg.routes.exception(Exception.class, (e, ctx) -> {
-                if (isDatabaseDown(e)) {
+                if (isNotifyQueueFull(e)) {
+                    log.error("NOTIFY queue full: {} {} refused (a LISTEN connection somewhere has stopped reading)", ctx.method(), ctx.path());
+                    error(ctx, new ApiException(503, "notify_queue_full",
+                            "the database's notification queue is full; nothing was written; retry later", Map.of("Retry-After", "5")));
+                } else if (isDatabaseDown(e)) {
                     log.warn("database unavailable for {} {}: {}", ctx.method(), ctx.path(), e.getMessage());
                     error(ctx, new ApiException(503, "database_unavailable", "the database is unavailable; retry shortly", Map.of("Retry-After", "1")));
                 } else {
@@ -89,6 +93,20 @@ public final class WebServer {
             case 503 -> "unavailable";
             default -> status >= 500 ? "internal_error" : "bad_request";
         };
+    }
+
+    /**
+     * PostgreSQL queues a transaction's NOTIFYs at commit and, when its 8 GB queue is full
+     * (a LISTENer that stopped reading pins its tail), fails the COMMIT with 54000: the
+     * transaction rolled back, nothing was written, the client may retry later. Not a 500
+     * (found by the NOTIFY failure test, fault 6). Other 54000 errors (row too big) differ.
+     */
+    static boolean isNotifyQueueFull(Throwable e) {
+        for (Throwable t = e; t != null; t = t.getCause()) {
+            if (t instanceof SQLException s && "54000".equals(s.getSQLState())
+                    && s.getMessage() != null && s.getMessage().contains("NOTIFY queue")) return true;
+        }
+        return false;
     }
 
     /** Connection failures, pool time-outs, a database that is shutting down. */
