@@ -73,6 +73,12 @@ public final class WebServer {
     }
 
     public static void error(Context ctx, ApiException e) {
+        // An event stream already under way cannot turn into an error: a JSON body appended
+        // to it would corrupt the stream. Ending it is all that is left (the client resumes).
+        if (ctx.res().isCommitted()) {
+            log.debug("{} {} failed after the response was committed: {}", ctx.method(), ctx.path(), e.getMessage());
+            return;
+        }
         ctx.status(e.status());
         e.headers().forEach(ctx::header);
         Map<String, Object> body = Map.of("error", Map.of("code", e.code(), "message", e.getMessage() == null ? "" : e.getMessage()));
