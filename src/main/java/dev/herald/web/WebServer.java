@@ -46,6 +46,8 @@ public final class WebServer {
                 c.setIdleTimeout(idleTimeoutMillis);
                 return c;
             });
+            // Errors Jetty answers before any route runs (431, 414, malformed requests) are JSON too.
+            cfg.jetty.modifyServer(server -> server.setErrorHandler(new JsonErrorHandler()));
             cfg.routes.exception(ApiException.class, (e, ctx) -> error(ctx, e));
             cfg.routes.exception(HttpResponseException.class, (e, ctx) -> error(ctx, new ApiException(e.getStatus(), codeFor(e.getStatus()), e.getMessage())));
             cfg.routes.exception(Exception.class, (e, ctx) -> {
@@ -95,6 +97,11 @@ public final class WebServer {
             case 406 -> "not_acceptable";
             case 408 -> "request_timeout";
             case 413 -> "payload_too_large";
+            case 414 -> "uri_too_long";
+            case 415 -> "unsupported_media_type";
+            case 426 -> "upgrade_required";
+            case 431 -> "request_header_fields_too_large";
+            case 505 -> "http_version_not_supported";
             case 429 -> "too_many_requests";
             case 503 -> "unavailable";
             default -> status >= 500 ? "internal_error" : "bad_request";
