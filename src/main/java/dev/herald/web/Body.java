@@ -46,7 +46,39 @@ public final class Body {
             throw ApiException.badRequest("invalid_json", "malformed JSON");
         }
         if (!(parsed instanceof ObjectNode obj)) throw ApiException.badRequest("invalid_json", "the body must be a JSON object");
+        requireStorable(obj);
         return new Body(obj);
+    }
+
+    /**
+     * JSON may spell characters PostgreSQL cannot store: U+0000 (jsonb and text reject it,
+     * which surfaced as a 500) and unpaired surrogates (silently turned into '?' on the way
+     * to the database). Refuse both up front, in keys and values. Found by the hostile-input
+     * test; depth is bounded by the parser (64), so the walk is too.
+     */
+    private static void requireStorable(JsonNode n) {
+        if (n.isTextual()) {
+            requireStorable(n.textValue());
+        } else if (n.isObject()) {
+            for (var e : n.properties()) {
+                requireStorable(e.getKey());
+                requireStorable(e.getValue());
+            }
+        } else if (n.isArray()) {
+            for (JsonNode item : n) requireStorable(item);
+        }
+    }
+
+    private static void requireStorable(String s) {
+        for (int i = 0; i < s.length(); i++) {
+            char c = s.charAt(i);
+            if (c == 0) throw ApiException.badRequest("invalid_json", "strings may not contain \\u0000");
+            if (Character.isHighSurrogate(c) && i + 1 < s.length() && Character.isLowSurrogate(s.charAt(i + 1))) {
+                i++;
+            } else if (Character.isSurrogate(c)) {
+                throw ApiException.badRequest("invalid_json", "strings may not contain unpaired UTF-16 surrogates");
+            }
+        }
     }
 
     private static ApiException tooLarge(long max) {
