@@ -7,6 +7,7 @@ import dev.herald.config.Config;
 import dev.herald.database.Database;
 import dev.herald.events.UserEventRoutes;
 import dev.herald.ops.Metrics;
+import dev.herald.ops.NotifyQueueSampler;
 import dev.herald.ops.OpsRoutes;
 import dev.herald.sse.Sessions;
 import dev.herald.sse.Sse;
@@ -42,6 +43,7 @@ public final class Herald implements AutoCloseable {
     private final Publisher publisher;
     private final Javalin app;
     private final Thread revocationPoller;
+    private final NotifyQueueSampler notifyQueue;
     private volatile boolean stopped;
 
     private Herald(Config config, Database db) {
@@ -62,9 +64,15 @@ public final class Herald implements AutoCloseable {
         listener.onControl("revoke", auth::revoked);
 
         metrics.gauge("herald_sse_connections", "Open SSE connections", sessions::count);
-        metrics.gauge("herald_listener_reconnects", "LISTEN connection reconnects", listener::reconnects);
+        metrics.functionCounter("herald_listener_reconnects", "LISTEN connection reconnects", listener::reconnects);
         metrics.gauge("herald_listener_connected", "1 while the LISTEN connection is up", () -> listener.connected() ? 1 : 0);
         metrics.gauge("herald_topics", "Streams with local subscribers", hub::topicCount);
+        // Pool usage (hikaricp_connections_active/idle/pending/max, acquire times). A pool
+        // serves one registry: a Database reused by a second Herald keeps the first's.
+        if (db.pool().getMetricRegistry() == null) db.pool().setMetricRegistry(metrics.registry());
+        // Sampled on its own schedule, never per scrape.
+        this.notifyQueue = new NotifyQueueSampler(db.dsl(), Duration.ofSeconds(2));
+        metrics.gauge("herald_notify_queue_usage", "Fraction of PostgreSQL's NOTIFY queue in use (0..1), sampled every 2 s", notifyQueue::usage);
 
         auth.bootstrap(config.adminToken());
 
@@ -88,6 +96,7 @@ public final class Herald implements AutoCloseable {
         Herald h = new Herald(config, db);
         h.listener.start();
         h.revocationPoller.start();
+        h.notifyQueue.start();
         h.app.start();
         log.info("Herald {} listening on {}:{} — database {} ({})", VERSION, config.host(), h.port(),
                 db.url().describe(), db.embedded() ? "embedded, data in " + config.dataDir().toAbsolutePath() : "external");
@@ -133,6 +142,7 @@ public final class Herald implements AutoCloseable {
         sessions.shutdown(Duration.ofSeconds(3));
         app.stop();
         revocationPoller.interrupt();
+        notifyQueue.close();
         listener.close();
         hub.close();
         sessions.close();
