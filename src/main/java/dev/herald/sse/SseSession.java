@@ -42,6 +42,7 @@ public final class SseSession implements Subscriber {
     private final ArrayBlockingQueue<byte[]> transients = new ArrayBlockingQueue<>(256);
     private Hub.Subscription subscription;
     private long cursor;
+    private volatile long eventsSent;
 
     private volatile boolean closed;
     private volatile String closeReason;
@@ -66,6 +67,8 @@ public final class SseSession implements Subscriber {
     String tokenPrefix() { return tokenPrefix; }
     boolean closed() { return closed; }
     String closeReason() { return closeReason; }
+    long cursor() { return cursor; }
+    long eventsSent() { return eventsSent; }
 
     @Override
     public void wake() {
@@ -168,6 +171,7 @@ public final class SseSession implements Subscriber {
                 if (filter == null || filter.test(e.event())) {
                     batch.write(e.frame());
                     sent++;
+                    eventsSent++;
                     metrics.delivered(e.event());
                 }
                 cursor = c;

@@ -21,6 +21,7 @@ import java.util.function.Consumer;
  */
 public final class WebServer {
     private static final Logger log = LoggerFactory.getLogger(WebServer.class);
+    private static final Logger requests = LoggerFactory.getLogger("dev.herald.http");
 
     private WebServer() {}
 
@@ -28,6 +29,12 @@ public final class WebServer {
         return Javalin.create(cfg -> {
             cfg.concurrency.useVirtualThreads = true;
             cfg.startup.showJavalinBanner = false;
+            // One line per request at debug (HERALD_LOG_LEVEL=DEBUG or the logger's level).
+            cfg.requestLogger.http((ctx, ms) -> {
+                if (requests.isDebugEnabled()) {
+                    requests.debug("http {} {} status={} ms={}", ctx.method(), ctx.path(), ctx.status().getCode(), Math.round(ms));
+                }
+            });
             cfg.http.maxRequestSize = 64L * 1024 * 1024;
             cfg.jetty.addConnector((server, httpConfig) -> {
                 httpConfig.setSendServerVersion(false);
