@@ -61,6 +61,16 @@ public final class Listener implements AutoCloseable {
     private volatile int stalePid;
     private volatile boolean stopped;
     private long seq;
+    /**
+     * The oldest self-ping sent successfully and not heard back yet (0: none), and when it was
+     * sent. The deadline runs from there: a self-ping that could not be sent at all (pool
+     * exhausted, database down) says nothing about the listener, and counting that silence
+     * dropped healthy listeners and made every stream re-query an overloaded database
+     * (found by TestWatchdog).
+     */
+    private long unheardSeq;
+    private long unheardSinceNanos;
+    private long heardSeq;
     private Thread watchdog;
 
     public Listener(DatabaseUrl url, Hub hub, Consumer<String> selfPing, Duration interval, Duration deadline) {
@@ -123,7 +133,10 @@ public final class Listener implements AutoCloseable {
                 terminateStale(st);
             }
             connection = c;
-            lastHeardNanos = System.nanoTime();
+            synchronized (this) {
+                lastHeardNanos = System.nanoTime();
+                unheardSeq = 0;
+            }
             connected = true;
             return true;
         } catch (Exception e) {
@@ -173,16 +186,37 @@ public final class Listener implements AutoCloseable {
                     continue;
                 }
             }
+            long sending = ++seq;
             try {
-                selfPing.accept(Ping.control(WATCHDOG, replicaId + ":" + (++seq)));
+                selfPing.accept(Ping.control(WATCHDOG, replicaId + ":" + sending));
+                synchronized (this) {
+                    // (it may have been heard already: the NOTIFY is delivered at its commit)
+                    if (unheardSeq == 0 && heardSeq < sending) {
+                        unheardSeq = sending;
+                        unheardSinceNanos = System.nanoTime();
+                    }
+                }
             } catch (RuntimeException e) {
+                // Not evidence against the listener: the pool may be exhausted or the database
+                // down (then the listener's own connection reports its close).
                 log.debug("watchdog self-ping could not be sent: {}", e.getMessage());
             }
             sleep(interval.toMillis());
-            if (connected && System.nanoTime() - lastHeardNanos > deadline.toNanos()) {
+            long silentNanos;
+            synchronized (this) {
+                silentNanos = unheardSeq == 0 ? 0 : System.nanoTime() - unheardSinceNanos;
+            }
+            if (connected && silentNanos > deadline.toNanos()) {
                 markDead("no self-ping within " + deadline.toMillis() + " ms");
             }
         }
+    }
+
+    /** Our own self-ping came back: every ping sent up to it has been heard (NOTIFY keeps order). */
+    private synchronized void heard(long pingSeq) {
+        lastHeardNanos = System.nanoTime();
+        heardSeq = Math.max(heardSeq, pingSeq);
+        if (unheardSeq != 0 && pingSeq >= unheardSeq) unheardSeq = 0;
     }
 
     private void markDead(String why) {
@@ -218,7 +252,7 @@ public final class Listener implements AutoCloseable {
             if (kind != null) {
                 String v = n.path("v").asText();
                 if (WATCHDOG.equals(kind.asText())) {
-                    if (v.startsWith(replicaId + ":")) lastHeardNanos = System.nanoTime();
+                    if (v.startsWith(replicaId + ":")) heard(Long.parseLong(v.substring(replicaId.length() + 1)));
                     return;
                 }
                 Consumer<String> h = controls.get(kind.asText());
