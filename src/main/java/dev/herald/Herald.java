@@ -15,6 +15,7 @@ import dev.herald.inbox.InboxRepository;
 import dev.herald.inbox.InboxRoutes;
 import dev.herald.jobs.Jobs;
 import dev.herald.ops.Metrics;
+import dev.herald.ops.NotifyQueueSampler;
 import dev.herald.ops.OpsRoutes;
 import dev.herald.sse.Sessions;
 import dev.herald.sse.Sse;
@@ -51,6 +52,7 @@ public final class Herald implements AutoCloseable {
     private final Javalin app;
     private final Thread revocationPoller;
     private final Jobs jobs; // team job events, retention janitor, replay budget
+    private final NotifyQueueSampler notifyQueue;
     private volatile boolean stopped;
 
     private Herald(Config config, Database db) {
@@ -71,9 +73,15 @@ public final class Herald implements AutoCloseable {
         listener.onControl("revoke", auth::revoked);
 
         metrics.gauge("herald_sse_connections", "Open SSE connections", sessions::count);
-        metrics.gauge("herald_listener_reconnects", "LISTEN connection reconnects", listener::reconnects);
+        metrics.functionCounter("herald_listener_reconnects", "LISTEN connection reconnects", listener::reconnects);
         metrics.gauge("herald_listener_connected", "1 while the LISTEN connection is up", () -> listener.connected() ? 1 : 0);
         metrics.gauge("herald_topics", "Streams with local subscribers", hub::topicCount);
+        // Pool usage (hikaricp_connections_active/idle/pending/max, acquire times). A pool
+        // serves one registry: a Database reused by a second Herald keeps the first's.
+        if (db.pool().getMetricRegistry() == null) db.pool().setMetricRegistry(metrics.registry());
+        // Sampled on its own schedule, never per scrape.
+        this.notifyQueue = new NotifyQueueSampler(db.dsl(), Duration.ofSeconds(2));
+        metrics.gauge("herald_notify_queue_usage", "Fraction of PostgreSQL's NOTIFY queue in use (0..1), sampled every 2 s", notifyQueue::usage);
 
         // Config cache: evict on chat:config_change pings, everything after a reconnect.
         ConfigStore configs = ConfigStore.create(new ConfigRepository(db.dsl()), listener, hub, metrics);
@@ -106,6 +114,7 @@ public final class Herald implements AutoCloseable {
         h.listener.start();
         h.revocationPoller.start();
         h.jobs.start();
+        h.notifyQueue.start();
         h.app.start();
         log.info("Herald {} listening on {}:{} — database {} ({})", VERSION, config.host(), h.port(),
                 db.url().describe(), db.embedded() ? "embedded, data in " + config.dataDir().toAbsolutePath() : "external");
@@ -142,15 +151,49 @@ public final class Herald implements AutoCloseable {
     public void stop(boolean closeDatabase) {
         if (stopped) return;
         stopped = true;
+        // Stop accepting before ending streams: clients that reconnect at once (and load
+        // balancers) must find this replica gone, not be answered 503 by it.
+        int port = port();
+        for (var c : app.jettyServer().server().getConnectors()) {
+            if (c instanceof org.eclipse.jetty.util.component.Graceful g) g.shutdown();
+        }
+        awaitPortClosed(port, Duration.ofSeconds(1));
         sessions.shutdown(Duration.ofSeconds(3));
         app.stop();
         revocationPoller.interrupt();
         jobs.close();
+        notifyQueue.close();
         listener.close();
         hub.close();
         sessions.close();
         if (closeDatabase) db.close();
         log.info("Herald stopped");
+    }
+
+    /**
+     * The acceptor runs on a virtual thread, and the JDK closes a listening socket that a
+     * virtual thread is blocked on only once that thread runs again: on a busy machine the
+     * port kept accepting for most of a second after the connector was shut down (found by
+     * the graceful-shutdown test). Wait, briefly, until a connect is actually refused.
+     */
+    private void awaitPortClosed(int port, Duration max) {
+        String host = config.host() == null || config.host().isBlank() || config.host().equals("0.0.0.0") || config.host().equals("::")
+                ? "127.0.0.1" : config.host();
+        long until = System.nanoTime() + max.toNanos();
+        while (System.nanoTime() < until) {
+            try (java.net.Socket probe = new java.net.Socket()) {
+                probe.connect(new java.net.InetSocketAddress(host, port), 200);
+            } catch (java.io.IOException refused) {
+                return;
+            }
+            try {
+                Thread.sleep(10);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                return;
+            }
+        }
+        log.warn("port {} still accepts connections after the connector was shut down", port);
     }
 
     @Override

@@ -19,12 +19,15 @@ public final class Metrics implements HubMetrics, SseMetrics {
     private final Counter delivered = Counter.builder("herald_events_delivered").description("Events written to SSE clients").register(registry);
     private final Counter slowDropped = Counter.builder("herald_slow_clients_dropped").description("SSE clients disconnected for reading too slowly").register(registry);
     private final Counter fetches = Counter.builder("herald_stream_fetches").description("Database queries for events after a cursor").register(registry);
+    private final Counter resyncs = Counter.builder("herald_resyncs").description("Times every local stream re-queried the database because pings may have been lost (after a listener reconnect)").register(registry);
     private final Timer commitToSend = Timer.builder("herald_commit_to_send")
             .description("From an event's commit-time timestamp to its write to an SSE client")
             .publishPercentileHistogram()
             .minimumExpectedValue(Duration.ofNanos(100_000))
             .maximumExpectedValue(Duration.ofSeconds(30))
             .register(registry);
+
+    private final java.util.List<Object> strong = new java.util.concurrent.CopyOnWriteArrayList<>();
 
     public PrometheusMeterRegistry registry() { return registry; }
 
@@ -45,10 +48,20 @@ public final class Metrics implements HubMetrics, SseMetrics {
     }
 
     @Override
+    public void resynced(int topics) { resyncs.increment(); }
+
+    @Override
     public void slowClientDropped() { slowDropped.increment(); }
 
     public void gauge(String name, String description, Supplier<Number> value) {
         io.micrometer.core.instrument.Gauge.builder(name, value).description(description).register(registry);
+    }
+
+    /** A monotonic count kept elsewhere (exposed as name_total). */
+    public void functionCounter(String name, String description, Supplier<Number> value) {
+        // Micrometer holds a function counter's object weakly: keep the supplier alive here.
+        strong.add(value);
+        io.micrometer.core.instrument.FunctionCounter.builder(name, value, v -> v.get().doubleValue()).description(description).register(registry);
     }
 
     public String scrape() { return registry.scrape(); }

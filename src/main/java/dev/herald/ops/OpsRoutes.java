@@ -7,12 +7,18 @@ import io.javalin.config.RoutesConfig;
 
 import java.util.LinkedHashMap;
 import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import java.util.concurrent.atomic.AtomicReference;
 
 /** /healthz, /readyz, /metrics (API.md section 5). */
 public final class OpsRoutes {
     private final Database db;
     private final Listener listener;
     private final Metrics metrics;
+    private final AtomicReference<CompletableFuture<Boolean>> probe = new AtomicReference<>();
 
     public OpsRoutes(Database db, Listener listener, Metrics metrics) {
         this.db = db;
@@ -23,7 +29,7 @@ public final class OpsRoutes {
     public void register(RoutesConfig routes) {
         routes.get("/healthz", ctx -> ctx.json(Map.of("status", "ok")));
         routes.get("/readyz", ctx -> {
-            boolean database = db.reachable();
+            boolean database = databaseReachable();
             boolean listening = listener.connected();
             Map<String, Object> body = new LinkedHashMap<>();
             body.put("status", database && listening ? "ready" : "unavailable");
@@ -32,5 +38,31 @@ public final class OpsRoutes {
             ctx.status(database && listening ? 200 : 503).contentType("application/json; charset=utf-8").result(Json.write(body));
         });
         routes.get("/metrics", ctx -> ctx.contentType("text/plain; version=0.0.4; charset=utf-8").result(metrics.scrape()));
+    }
+
+    /**
+     * While the database is down a pool checkout waits for the pool's connection timeout (5 s),
+     * longer than probes wait (Kubernetes: 1 s). Answer within a second: a check still running
+     * then counts as unreachable. One check at a time, however often probes come.
+     */
+    private boolean databaseReachable() {
+        CompletableFuture<Boolean> f = probe.get();
+        if (f == null || f.isDone()) {
+            CompletableFuture<Boolean> next = new CompletableFuture<>();
+            if (probe.compareAndSet(f, next)) {
+                Thread.ofVirtual().name("herald-readiness").start(() -> next.complete(db.reachable()));
+                f = next;
+            } else {
+                f = probe.get();
+            }
+        }
+        try {
+            return f.get(1, TimeUnit.SECONDS);
+        } catch (TimeoutException | ExecutionException e) {
+            return false;
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return false;
+        }
     }
 }

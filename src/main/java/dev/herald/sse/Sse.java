@@ -25,6 +25,7 @@ import java.util.function.Predicate;
  * first, {@code : ping} heartbeats, {@code reset} when the cursor is older than retention.
  */
 public final class Sse {
+    private static final org.slf4j.Logger connections = org.slf4j.LoggerFactory.getLogger("dev.herald.sse.connections");
     private final Hub hub;
     private final Sessions sessions;
     private final long retryMillis;
@@ -123,6 +124,12 @@ public final class Sse {
             long start = requested != null ? requested : (target.fromBeginning() ? 0 : head);
             gate.replayed(target.principal(), head - Math.max(start, pruned)); // backlog rows
             if (!sessions.add(session)) throw ApiException.unavailable("server is shutting down; reconnect to another replica");
+            long openedAt = System.nanoTime();
+            String ended = null;
+            // One line per connection open and close (structured key=value), at info: a
+            // bounded rate (connections, not events); silence "dev.herald.sse.connections" to drop them.
+            connections.info("sse open tenant={} stream={} token={} cursor={} remote={}", target.key().tenant(), target.key().stream(),
+                    target.principal().tokenPrefix(), start, ctx.req().getRemoteAddr() + ":" + ctx.req().getRemotePort());
             try {
                 res.setStatus(200);
                 res.setContentType("text/event-stream");
@@ -140,8 +147,16 @@ public final class Sse {
                 session.run();
             } catch (IOException gone) {
                 // The client went away mid-write; it resumes from its cursor.
+                ended = "client gone";
+            } catch (RuntimeException | InterruptedException e) {
+                ended = "error: " + e.getClass().getSimpleName();
+                throw e;
             } finally {
                 sessions.remove(session);
+                String reason = session.closeReason() != null ? session.closeReason() : ended != null ? ended : "ended";
+                connections.info("sse close tenant={} stream={} token={} reason=\"{}\" cursor={} events={} duration_ms={}", target.key().tenant(),
+                        target.key().stream(), target.principal().tokenPrefix(), reason, session.cursor(), session.eventsSent(),
+                        (System.nanoTime() - openedAt) / 1_000_000);
             }
         } finally {
             sub.close();

@@ -91,6 +91,7 @@ public final class Hub implements AutoCloseable {
 
     /** After a listener reconnect pings may have been lost: every topic re-queries. */
     public void resyncAll() {
+        metrics.resynced(topics.size());
         for (Topic t : topics.values()) t.resync();
     }
 

@@ -6,4 +6,7 @@ public interface HubMetrics {
 
     /** One database fetch for a topic returned this many rows. */
     void fetched(int rows);
+
+    /** Every topic (this many) was told to re-query: pings may have been lost. */
+    default void resynced(int topics) {}
 }

@@ -57,8 +57,20 @@ public final class Listener implements AutoCloseable {
     private volatile boolean connected;
     private volatile long lastHeardNanos;
     private volatile int backendPid;
+    /** The backend of a connection given up as dead, to be ended once we are back (0: none). */
+    private volatile int stalePid;
     private volatile boolean stopped;
     private long seq;
+    /**
+     * The oldest self-ping sent successfully and not heard back yet (0: none), and when it was
+     * sent. The deadline runs from there: a self-ping that could not be sent at all (pool
+     * exhausted, database down) says nothing about the listener, and counting that silence
+     * dropped healthy listeners and made every stream re-query an overloaded database
+     * (found by TestWatchdog).
+     */
+    private long unheardSeq;
+    private long unheardSinceNanos;
+    private long heardSeq;
     private Thread watchdog;
 
     public Listener(DatabaseUrl url, Hub hub, Consumer<String> selfPing, Duration interval, Duration deadline) {
@@ -119,13 +131,36 @@ public final class Listener implements AutoCloseable {
                     rs.next();
                     backendPid = rs.getInt(1);
                 }
+                terminateStale(st);
             }
             connection = c;
-            lastHeardNanos = System.nanoTime();
+            synchronized (this) {
+                lastHeardNanos = System.nanoTime();
+                unheardSeq = 0;
+            }
             return true;
         } catch (Exception e) {
             log.warn("LISTEN connection failed: {}", e.getMessage());
             return false;
+        }
+    }
+
+    /**
+     * A connection we gave up on may still be alive on the server's side (half-open TCP: the
+     * backend sees no error until TCP retransmissions or keepalives give up, minutes to hours).
+     * A LISTENing backend that no longer reads pins the tail of the cluster-wide NOTIFY queue,
+     * which grows until every NOTIFY fails; so end it as soon as we are connected again.
+     */
+    private void terminateStale(Statement st) {
+        int pid = stalePid;
+        if (pid == 0 || pid == backendPid) return;
+        try (var rs = st.executeQuery("SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity"
+                + " WHERE pid = " + pid + " AND application_name = 'herald-listener'")) {
+            rs.next();
+            if (rs.getInt(1) > 0) log.info("terminated the stale listener backend (pid {})", pid);
+            stalePid = 0;
+        } catch (Exception e) {
+            log.warn("could not terminate the stale listener backend (pid {}): {}", pid, e.getMessage());
         }
     }
 
@@ -154,21 +189,43 @@ public final class Listener implements AutoCloseable {
                     continue;
                 }
             }
+            long sending = ++seq;
             try {
-                selfPing.accept(Ping.control(WATCHDOG, replicaId + ":" + (++seq)));
+                selfPing.accept(Ping.control(WATCHDOG, replicaId + ":" + sending));
+                synchronized (this) {
+                    // (it may have been heard already: the NOTIFY is delivered at its commit)
+                    if (unheardSeq == 0 && heardSeq < sending) {
+                        unheardSeq = sending;
+                        unheardSinceNanos = System.nanoTime();
+                    }
+                }
             } catch (RuntimeException e) {
+                // Not evidence against the listener: the pool may be exhausted or the database
+                // down (then the listener's own connection reports its close).
                 log.debug("watchdog self-ping could not be sent: {}", e.getMessage());
             }
             sleep(interval.toMillis());
-            if (connected && System.nanoTime() - lastHeardNanos > deadline.toNanos()) {
+            long silentNanos;
+            synchronized (this) {
+                silentNanos = unheardSeq == 0 ? 0 : System.nanoTime() - unheardSinceNanos;
+            }
+            if (connected && silentNanos > deadline.toNanos()) {
                 markDead("no self-ping within " + deadline.toMillis() + " ms");
             }
         }
     }
 
+    /** Our own self-ping came back: every ping sent up to it has been heard (NOTIFY keeps order). */
+    private synchronized void heard(long pingSeq) {
+        lastHeardNanos = System.nanoTime();
+        heardSeq = Math.max(heardSeq, pingSeq);
+        if (unheardSeq != 0 && pingSeq >= unheardSeq) unheardSeq = 0;
+    }
+
     private void markDead(String why) {
         if (stopped || !connected) return;
         connected = false;
+        stalePid = backendPid;
         log.warn("listener lost: {}; reconnecting", why);
         PGConnection old = connection;
         connection = null;
@@ -198,7 +255,7 @@ public final class Listener implements AutoCloseable {
             if (kind != null) {
                 String v = n.path("v").asText();
                 if (WATCHDOG.equals(kind.asText())) {
-                    if (v.startsWith(replicaId + ":")) lastHeardNanos = System.nanoTime();
+                    if (v.startsWith(replicaId + ":")) heard(Long.parseLong(v.substring(replicaId.length() + 1)));
                     return;
                 }
                 Consumer<String> h = controls.get(kind.asText());

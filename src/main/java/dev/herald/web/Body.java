@@ -53,24 +53,34 @@ public final class Body {
     }
 
     /**
-     * PostgreSQL cannot store a NUL character (\u0000) in text or jsonb, nor a number that is not
-     * finite (1e400 parses as infinity): such a body is 400 here, never a 500 from the database.
+     * JSON may spell what PostgreSQL cannot store: U+0000 (text and jsonb reject it — a 500),
+     * unpaired surrogates (silently turned into '?'), numbers that are not finite (1e400 parses
+     * as infinity). Refused up front, in keys and values, as 400. Nesting depth is bounded by
+     * the parser (64), so the walk is too.
      */
-    static void requireStorable(JsonNode root) {
-        java.util.ArrayDeque<JsonNode> todo = new java.util.ArrayDeque<>();
-        todo.push(root);
-        while (!todo.isEmpty()) {
-            JsonNode n = todo.pop();
-            if (n.isTextual() && n.textValue().indexOf('\0') >= 0) throw unstorable("strings may not contain the NUL character (\\u0000)");
-            if (n.isFloatingPointNumber() && !n.isBigDecimal() && !Double.isFinite(n.doubleValue())) throw unstorable("numbers must be finite");
-            if (n.isObject()) {
-                for (var it = n.fields(); it.hasNext(); ) {
-                    var f = it.next();
-                    if (f.getKey().indexOf('\0') >= 0) throw unstorable("keys may not contain the NUL character (\\u0000)");
-                    todo.push(f.getValue());
-                }
-            } else if (n.isArray()) {
-                for (JsonNode c : n) todo.push(c);
+    static void requireStorable(JsonNode n) {
+        if (n.isTextual()) {
+            requireStorable(n.textValue());
+        } else if (n.isFloatingPointNumber() && !n.isBigDecimal() && !Double.isFinite(n.doubleValue())) {
+            throw unstorable("numbers must be finite");
+        } else if (n.isObject()) {
+            for (var e : n.properties()) {
+                requireStorable(e.getKey());
+                requireStorable(e.getValue());
+            }
+        } else if (n.isArray()) {
+            for (JsonNode item : n) requireStorable(item);
+        }
+    }
+
+    private static void requireStorable(String s) {
+        for (int i = 0; i < s.length(); i++) {
+            char c = s.charAt(i);
+            if (c == 0) throw unstorable("strings may not contain the NUL character (\\u0000)");
+            if (Character.isHighSurrogate(c) && i + 1 < s.length() && Character.isLowSurrogate(s.charAt(i + 1))) {
+                i++;
+            } else if (Character.isSurrogate(c)) {
+                throw unstorable("strings may not contain unpaired UTF-16 surrogates");
             }
         }
     }
