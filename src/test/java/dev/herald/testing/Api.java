@@ -62,7 +62,17 @@ public final class Api {
             String payload = body == null ? null : body instanceof String s ? s : JSON.writeValueAsString(body);
             if (payload != null) b.header("Content-Type", "application/json");
             b.method(method, payload == null ? HttpRequest.BodyPublishers.noBody() : HttpRequest.BodyPublishers.ofString(payload));
-            HttpResponse<String> r = CLIENT.send(b.build(), HttpResponse.BodyHandlers.ofString());
+            HttpRequest req = b.build();
+            HttpResponse<String> r;
+            try {
+                r = CLIENT.send(req, HttpResponse.BodyHandlers.ofString());
+            } catch (java.io.IOException e) {
+                // The server may close a keep-alive connection after rejecting a request body;
+                // the client can pick that connection before it notices. No byte of a response
+                // came back, so the request was not processed: send it once more.
+                if (e.getMessage() == null || !e.getMessage().contains("received no bytes")) throw e;
+                r = CLIENT.send(req, HttpResponse.BodyHandlers.ofString());
+            }
             return new Response(r.statusCode(), r.body(), r.headers().map());
         } catch (Exception e) {
             throw new AssertionError(method + " " + path + " failed: " + e, e);
