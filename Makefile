@@ -13,7 +13,11 @@ export JAVA_HOME
 MVN := ./mvnw -B -ntp
 JAR := target/herald.jar
 
-.PHONY: run build test verify bench jooq clean check-jdk
+.PHONY: run build test verify bench jooq clean check-jdk browser-deps
+
+# Browser tests (src/test/browser, run by dev.herald.web.TestInboxPage): playwright-core from npm
+# driving Debian's Chromium. Nothing downloads a browser: Chromium comes from apt.
+BROWSER_TESTS := src/test/browser
 
 check-jdk:
 	@if [ -z "$(JAVA_HOME)" ]; then \
@@ -29,8 +33,23 @@ $(JAR): pom.xml $(shell find src/main migrations jooq-codegen -type f 2>/dev/nul
 run: $(JAR)
 	"$(JAVA_HOME)/bin/java" --enable-native-access=ALL-UNNAMED -jar $(JAR)
 
-test: check-jdk
+test: check-jdk browser-deps
 	$(MVN) verify
+
+# Chromium from Debian (installed when missing and running as root) and playwright-core from
+# package-lock.json (npm ci, only when the lock changed). Without node the browser tests skip.
+browser-deps:
+	@if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then \
+	  echo "note: node/npm not found: the browser tests will be skipped"; exit 0; fi; \
+	if [ ! -x "$${CHROMIUM:-/usr/bin/chromium}" ]; then \
+	  if [ "$$(id -u)" = 0 ]; then \
+	    apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium; \
+	  else echo "error: Chromium is missing: sudo apt-get install -y chromium (or set CHROMIUM)" >&2; exit 1; fi; \
+	fi; \
+	if [ ! -f $(BROWSER_TESTS)/node_modules/.package-lock.json ] \
+	   || [ $(BROWSER_TESTS)/package-lock.json -nt $(BROWSER_TESTS)/node_modules/.package-lock.json ]; then \
+	  cd $(BROWSER_TESTS) && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund --ignore-scripts; \
+	fi
 
 jooq: check-jdk
 	$(MVN) generate-sources

@@ -24,6 +24,7 @@ import dev.herald.stream.Hub;
 import dev.herald.stream.Listener;
 import dev.herald.stream.Ping;
 import dev.herald.stream.Publisher;
+import dev.herald.web.Pages;
 import dev.herald.web.WebServer;
 import io.javalin.Javalin;
 import org.slf4j.Logger;
@@ -98,6 +99,7 @@ public final class Herald implements AutoCloseable {
             jobs.register(cfg.routes);
             new ConfigRoutes(auth, configs, sse, metrics, config.maxBodyBytes()).register(cfg.routes);
             new InboxRoutes(auth, new InboxRepository(db.dsl()), hub, sse, metrics, config.maxBodyBytes()).register(cfg.routes);
+            new Pages().register(cfg.routes); // web branch (issue 10): GET /, /herald.js and the page's files
         });
         this.revocationPoller = Thread.ofVirtual().name("herald-revocations").unstarted(() -> pollRevocations(tokens));
     }

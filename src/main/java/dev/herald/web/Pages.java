@@ -1,0 +1,122 @@
+package dev.herald.web;
+
+import io.javalin.config.RoutesConfig;
+import io.javalin.http.Context;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.util.HexFormat;
+import java.util.Map;
+
+/**
+ * The browser side (API.md section 5): {@code GET /} is the inbox page, {@code GET /herald.js}
+ * the browser client as an ES module, {@code GET /herald.classic.js} the same client as a classic
+ * script that sets {@code window.Herald}, plus the page's own stylesheet, script and icon. All
+ * files live in {@code src/main/resources/web/}, are read once at start and served with an ETag
+ * ({@code Cache-Control: no-cache}: browsers revalidate, a 304 costs no body).
+ */
+public final class Pages {
+    /** The line in herald.js before which the module's code is also a valid classic-script body. */
+    static final String EXPORTS_MARKER = "// @herald-module-exports";
+
+    /** The page's policy: only its own scripts and styles, API calls to its own origin. */
+    static final String PAGE_CSP = String.join("; ",
+            "default-src 'none'",
+            "script-src 'self'",
+            "style-src 'self'",
+            "img-src 'self' https: data:",
+            "connect-src 'self'",
+            "base-uri 'none'",
+            "form-action 'self'",
+            "frame-ancestors 'none'");
+
+    private record Asset(byte[] body, String contentType, String etag, Map<String, String> headers) {}
+
+    private final Asset index;
+    private final Asset heraldModule;
+    private final Asset heraldClassic;
+    private final Asset inboxJs;
+    private final Asset inboxCss;
+    private final Asset favicon;
+
+    public Pages() {
+        Map<String, String> page = Map.of(
+                "Content-Security-Policy", PAGE_CSP,
+                "Referrer-Policy", "no-referrer",
+                "X-Frame-Options", "DENY");
+        // The client is public code any page may load (the API itself sends no CORS headers).
+        Map<String, String> shared = Map.of("Access-Control-Allow-Origin", "*");
+        String herald = text("herald.js");
+        this.index = asset(text("index.html"), "text/html; charset=utf-8", page);
+        this.heraldModule = asset(herald, "text/javascript; charset=utf-8", shared);
+        this.heraldClassic = asset(classicBuild(herald), "text/javascript; charset=utf-8", shared);
+        this.inboxJs = asset(text("inbox.js"), "text/javascript; charset=utf-8", Map.of());
+        this.inboxCss = asset(text("inbox.css"), "text/css; charset=utf-8", Map.of());
+        this.favicon = asset(text("favicon.svg"), "image/svg+xml", Map.of());
+    }
+
+    public void register(RoutesConfig routes) {
+        routes.get("/", ctx -> serve(ctx, index));
+        routes.get("/herald.js", ctx -> serve(ctx, heraldModule));
+        routes.get("/herald.classic.js", ctx -> serve(ctx, heraldClassic));
+        routes.get("/assets/inbox.js", ctx -> serve(ctx, inboxJs));
+        routes.get("/assets/inbox.css", ctx -> serve(ctx, inboxCss));
+        routes.get("/favicon.svg", ctx -> serve(ctx, favicon));
+    }
+
+    /**
+     * herald.js is an ES module whose {@code export} statements all follow {@link #EXPORTS_MARKER};
+     * everything before it is plain script. The classic build wraps that part in a function and
+     * publishes the {@code Herald} namespace object as {@code window.Herald}.
+     */
+    static String classicBuild(String module) {
+        int at = module.indexOf(EXPORTS_MARKER);
+        if (at < 0) throw new IllegalStateException("web/herald.js lacks the line " + EXPORTS_MARKER);
+        String body = module.substring(0, at);
+        String lines = "\n" + body;
+        if (lines.contains("\nexport ") || lines.contains("\nimport ")) {
+            throw new IllegalStateException("web/herald.js has import/export statements before " + EXPORTS_MARKER);
+        }
+        return "/* Herald browser client, classic-script build of /herald.js: sets window.Herald. */\n"
+                + "(function () {\n'use strict';\n" + body + "\nglobalThis.Herald = Herald;\n})();\n";
+    }
+
+    private static void serve(Context ctx, Asset a) {
+        ctx.header("X-Content-Type-Options", "nosniff");
+        ctx.header("Cache-Control", "no-cache");
+        ctx.header("ETag", a.etag());
+        a.headers().forEach(ctx::header);
+        String inm = ctx.header("If-None-Match");
+        if (inm != null && (inm.equals(a.etag()) || inm.equals("W/" + a.etag()))) {
+            ctx.status(304);
+            return;
+        }
+        ctx.contentType(a.contentType()).result(a.body());
+    }
+
+    private static Asset asset(String text, String contentType, Map<String, String> headers) {
+        byte[] body = text.getBytes(StandardCharsets.UTF_8);
+        return new Asset(body, contentType, etag(body), headers);
+    }
+
+    private static String text(String name) {
+        try (InputStream in = Pages.class.getResourceAsStream("/web/" + name)) {
+            if (in == null) throw new IllegalStateException("missing resource web/" + name);
+            return new String(in.readAllBytes(), StandardCharsets.UTF_8);
+        } catch (IOException e) {
+            throw new IllegalStateException("cannot read web/" + name, e);
+        }
+    }
+
+    private static String etag(byte[] body) {
+        try {
+            byte[] h = MessageDigest.getInstance("SHA-256").digest(body);
+            return '"' + HexFormat.of().formatHex(h, 0, 12) + '"';
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+}
