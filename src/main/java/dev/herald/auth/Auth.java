@@ -47,8 +47,9 @@ public final class Auth {
     public Principal authenticate(Context ctx, boolean sse) {
         String token = bearer(ctx);
         if (token == null && sse) {
-            token = ctx.cookie("herald_token");
-            if (token == null || token.isEmpty()) token = ctx.queryParam("access_token");
+            // Explicit beats ambient: a page subscribing with a token wins over a stale cookie.
+            token = ctx.queryParam("access_token");
+            if (token == null || token.isEmpty()) token = ctx.cookie("herald_token");
         }
         if (token == null || token.isEmpty()) throw ApiException.unauthorized("missing token: send 'Authorization: Bearer <token>'");
         if (token.length() > 512) throw ApiException.unauthorized("invalid token");
