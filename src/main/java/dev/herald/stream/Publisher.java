@@ -20,6 +20,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.LongAdder;
+import java.util.concurrent.locks.Condition;
 import java.util.concurrent.locks.LockSupport;
 import java.util.concurrent.locks.ReentrantLock;
 
@@ -27,27 +28,32 @@ import java.util.concurrent.locks.ReentrantLock;
  * The one publish path: {@code herald.publish()} increments the stream's head, inserts the
  * row and sends the ping in one call, so the head-row lock lives only until commit.
  *
- * <p>{@link #publish(StreamKey, String, String)} (own transaction) group-commits: while one
- * batch transaction is in flight, the publishes that arrive queue up, and as soon as its
- * commit returns they all go in the next one — a single {@code herald.publish_batch()}
- * statement, one transaction, one ping per stream touched (docs/adr/0050). Nobody waits for a
- * timer: a publish that finds no batch in flight is written at once. Every caller is answered
- * only after the commit that holds its row, with its own dense cursor. Input is validated
- * before it joins a batch; if a batch transaction still fails, its callers are retried one by
- * one, so the faulty one gets its own error and the others their cursors.
+ * <p>{@link #publish(StreamKey, String, String)} (own transaction) group-commits: callers queue
+ * their publish and park; one writer thread takes everything queued, writes it as a single
+ * {@code herald.publish_batch()} statement — one transaction, one ping per stream touched
+ * (docs/adr/0050) — answers every caller with its own dense cursor once that commit has
+ * returned, and takes the next batch at once: what arrived while a commit was in flight goes in
+ * the next transaction. Nothing waits for a timer, so a lone publish is written immediately.
+ * Input is validated before it joins a batch; if a batch transaction still fails, its callers
+ * are retried one by one, so the faulty one gets its own error and the others their cursors.
+ * The writer is a platform thread so that a saturated virtual-thread scheduler (every HTTP
+ * handler runs on one) cannot delay the next batch; it exits after a few idle seconds.
  */
 public final class Publisher {
     /** Upper bound on events in one batch transaction (keeps statements and arrays small). */
     public static final int MAX_BATCH = 500;
+    /** The writer thread exits after this long without work (and is restarted on demand). */
+    private static final long IDLE_EXIT_NANOS = 5_000_000_000L;
     private static final Logger log = LoggerFactory.getLogger(Publisher.class);
 
     private final DSLContext db;
 
-    // Group commit: the queue of publishes not yet written, and whether some caller is
-    // writing a batch now (that caller is the "leader"; see Pending.await).
+    // Group commit: publishes not yet written, and the writer thread (null when none runs).
     private final ReentrantLock lock = new ReentrantLock();
+    private final Condition work = lock.newCondition();
     private final ArrayDeque<Pending> queue = new ArrayDeque<>();
-    private boolean flushing;
+    private Thread writer;
+    private boolean writerIdle;
 
     private final LongAdder transactions = new LongAdder();
     private final LongAdder batches = new LongAdder();
@@ -69,14 +75,15 @@ public final class Publisher {
         lock.lock();
         try {
             queue.add(me);
-            if (!flushing) {
-                flushing = true;
-                me.state = Pending.LEAD;
+            if (writer == null) {
+                writer = Thread.ofPlatform().daemon().name("herald-group-commit").start(this::writeLoop);
+            } else if (writerIdle) {
+                work.signal();
             }
         } finally {
             lock.unlock();
         }
-        return me.await(this);
+        return me.await();
     }
 
     /** Publishes inside the caller's transaction: subscribers see it only if that commits. */
@@ -160,34 +167,57 @@ public final class Publisher {
         }
     }
 
-    /** The leader's work: take what is queued (the leader is at its head), write it, hand over. */
-    private void flushOnce() {
-        List<Pending> batch;
-        lock.lock();
+    /** The writer thread: batch after batch while publishes are queued; exits when idle. */
+    private void writeLoop() {
+        boolean exitedNormally = false;
         try {
-            int n = Math.min(queue.size(), MAX_BATCH);
-            batch = new ArrayList<>(n);
-            for (int i = 0; i < n; i++) batch.add(queue.poll());
-        } finally {
-            lock.unlock();
-        }
-        try {
-            write(batch);
-        } finally {
-            for (Pending p : batch) {
-                if (p.state != Pending.DONE) p.fail(new IllegalStateException("publish was not completed"));
+            for (long round = 0; round < Long.MAX_VALUE; round++) {
+                List<Pending> batch;
+                lock.lock();
+                try {
+                    long idleUntil = System.nanoTime() + IDLE_EXIT_NANOS;
+                    while (queue.isEmpty()) {
+                        long left = idleUntil - System.nanoTime();
+                        if (left <= 0) {
+                            writer = null;
+                            exitedNormally = true;
+                            return;
+                        }
+                        writerIdle = true;
+                        try {
+                            work.awaitNanos(left);
+                        } catch (InterruptedException e) {
+                            // Not a reason to strand queued callers: keep serving.
+                        } finally {
+                            writerIdle = false;
+                        }
+                    }
+                    int n = Math.min(queue.size(), MAX_BATCH);
+                    batch = new ArrayList<>(n);
+                    for (int i = 0; i < n; i++) batch.add(queue.poll());
+                } finally {
+                    lock.unlock();
+                }
+                try {
+                    write(batch);
+                } catch (RuntimeException | Error e) {
+                    log.error("group commit failed unexpectedly", e);
+                } finally {
+                    for (Pending p : batch) {
+                        if (p.state != Pending.DONE) p.fail(new IllegalStateException("publish was not completed"));
+                    }
+                }
             }
-            Pending next;
-            lock.lock();
-            try {
-                next = queue.peek();
-                if (next == null) flushing = false;
-            } finally {
-                lock.unlock();
+        } finally {
+            if (!exitedNormally) {
+                // Never leave callers parked behind a writer that died: start another.
+                lock.lock();
+                try {
+                    writer = queue.isEmpty() ? null : Thread.ofPlatform().daemon().name("herald-group-commit").start(this::writeLoop);
+                } finally {
+                    lock.unlock();
+                }
             }
-            // The oldest waiter writes the next batch on its own thread: nobody's answer waits
-            // for other callers' commits beyond the one batch in flight when they arrived.
-            if (next != null) next.lead();
         }
     }
 
@@ -271,7 +301,7 @@ public final class Publisher {
 
     /** One caller's publish waiting in the queue; its caller's thread parks until it is done. */
     private static final class Pending {
-        static final int WAITING = 0, LEAD = 1, DONE = 2;
+        static final int WAITING = 0, DONE = 1;
 
         final StreamKey key;
         final String type;
@@ -300,30 +330,16 @@ public final class Publisher {
             LockSupport.unpark(thread);
         }
 
-        void lead() {
-            state = LEAD;
-            LockSupport.unpark(thread);
-        }
-
-        /** Parks until answered; when made leader, writes a batch (which answers this one too). */
-        long await(Publisher publisher) {
+        /** Parks until the writer has answered; interrupts do not abandon a queued publish. */
+        long await() {
             boolean interrupted = false;
             try {
-                while (true) {
-                    int s = state;
-                    if (s == DONE) {
-                        if (error != null) throw error;
-                        return cursor;
-                    }
-                    if (s == LEAD) {
-                        state = WAITING;
-                        publisher.flushOnce();
-                        continue;
-                    }
-                    // Interrupts do not abandon a publish that may already be in a batch.
+                while (state != DONE) {
                     LockSupport.park(this);
                     if (Thread.interrupted()) interrupted = true;
                 }
+                if (error != null) throw error;
+                return cursor;
             } finally {
                 if (interrupted) Thread.currentThread().interrupt();
             }
