@@ -15,7 +15,8 @@ import java.io.OutputStream;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.util.List;
-import java.util.concurrent.ArrayBlockingQueue;
+import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.TimeoutException;
 import java.util.function.Predicate;
 
@@ -28,6 +29,7 @@ import java.util.function.Predicate;
  */
 public final class SseSession implements Subscriber {
     private static final int BATCH = 256;
+    private static final int MAX_TRANSIENTS = 256;
     private static final byte[] PING = Frame.comment("ping");
 
     private final OutputStream out;
@@ -38,7 +40,9 @@ public final class SseSession implements Subscriber {
     private final long heartbeatMillis;
     private final SseMetrics metrics;
     private final Signal signal = new Signal();
-    private final ArrayBlockingQueue<byte[]> transients = new ArrayBlockingQueue<>(256);
+    // Unbounded queue + counter instead of ArrayBlockingQueue(256): no 1 KB array per idle connection.
+    private final ConcurrentLinkedQueue<byte[]> transients = new ConcurrentLinkedQueue<>();
+    private final AtomicInteger transientCount = new AtomicInteger();
     private Hub.Subscription subscription;
     private long cursor;
 
@@ -73,8 +77,13 @@ public final class SseSession implements Subscriber {
 
     @Override
     public void offerTransient(byte[] frame) {
-        if (!transients.offer(frame)) abort("too slow for transient events");
-        else signal.set();
+        if (transientCount.incrementAndGet() > MAX_TRANSIENTS) {
+            transientCount.decrementAndGet();
+            abort("too slow for transient events");
+        } else {
+            transients.add(frame);
+            signal.set();
+        }
     }
 
     /** Ends the stream cleanly at the next turn of the loop (revocation, shutdown, deletion). */
@@ -141,11 +150,14 @@ public final class SseSession implements Subscriber {
     /** The write loop; returns when the stream ends for any reason. */
     void run() throws IOException, InterruptedException {
         long lastWrite = System.nanoTime();
-        ByteArrayOutputStream batch = new ByteArrayOutputStream(4096);
+        // A fresh buffer per write burst: an idle connection keeps no 4 KB buffer alive.
+        ByteArrayOutputStream batch = new ByteArrayOutputStream(0);
         while (!closed) {
-            batch.reset();
             byte[] t;
-            while ((t = transients.poll()) != null) batch.write(t);
+            while ((t = transients.poll()) != null) {
+                transientCount.decrementAndGet();
+                batch.write(t);
+            }
             List<Encoded> events = subscription.read(cursor, BATCH);
             int sent = 0;
             for (Encoded e : events) {
@@ -164,6 +176,7 @@ public final class SseSession implements Subscriber {
             }
             if (batch.size() > 0) {
                 write(batch.toByteArray());
+                batch = new ByteArrayOutputStream(0);
                 lastWrite = System.nanoTime();
                 continue;
             }
