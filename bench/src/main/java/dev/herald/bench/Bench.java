@@ -240,6 +240,7 @@ public final class Bench {
                 l.label(), l.subscribers(), l.slow() > 0 ? " + " + l.slow() + " slow (" + (long) l.slowDropped() + " dropped)" : "",
                 l.commitToClient().summary(), Hist.fmt(l.serverP50()), Hist.fmt(l.serverP99()), Hist.fmt(l.sendToClient().ms(50)), Hist.fmt(l.sendToClient().ms(99)), Hist.fmt(l.publish().ms(99)),
                 l.gaps(), l.duplicates(), l.error() == null ? "" : " | error: " + l.error());
+        if (!l.cpu().isEmpty()) System.out.println("           " + l.cpu());
     }
 
     static void printRate(Scenarios.Rate r) {
@@ -247,12 +248,15 @@ public final class Bench {
                 Hist.fmt(r.latency().ms(50)), Hist.fmt(r.latency().ms(99)),
                 r.batches() > 0 && r.label().startsWith("HTTP") ? String.format(Locale.ROOT, ", %,d transactions, avg %.1f events/tx", r.transactions(), (double) r.ops() / Math.max(1, r.transactions())) : "",
                 r.errors() > 0 ? " | " + r.errors() + " errors: " + r.error() : "");
+        double[] c = r.cpuMsPerThousand();
+        if (c != null) System.out.printf(Locale.ROOT, "           CPU per 1,000 events: server %.0f ms, PostgreSQL %.0f ms, load generator %.0f ms; %s%n", c[0], c[1], c[2], r.c1().since(r.c0()));
     }
 
     static void printConnRate(Scenarios.ConnRate c) {
         System.out.printf(Locale.ROOT, "conn rate  %s: %,.0f connections/s (%d ok, %d failed), connect p99 %s ms, retry: received p99 %s ms, listen overflows %d, drops %d%s%n",
                 c.label(), c.perSecond(), c.connections(), c.failures(), Hist.fmt(c.connect().ms(99)), Hist.fmt(c.firstByte().ms(99)), c.listenOverflows(), c.listenDrops(),
                 c.error() == null ? "" : " | first error: " + c.error().replace("\r", " ").replace("\n", " "));
+        if (!c.cpu().isEmpty()) System.out.println("           " + c.cpu());
     }
 
     static void printIdle(Scenarios.Idle i) {

@@ -28,6 +28,8 @@ final class Db implements AutoCloseable {
     final String version;
     final int maxConnections;
     final String settings;
+    /** The postmaster's pid when PostgreSQL runs on this machine (0 if unknown). */
+    final long postmasterPid;
 
     private Db(DatabaseUrl server, EmbeddedPostgres embedded) throws Exception {
         this.server = server;
@@ -41,6 +43,15 @@ final class Db implements AutoCloseable {
         try (Connection c = connect("bench"); Statement st = c.createStatement()) {
             version = scalar(st, "SHOW server_version");
             maxConnections = Integer.parseInt(scalar(st, "SHOW max_connections"));
+ long pm = 0;
+            try {
+                long backend = Long.parseLong(scalar(st, "SELECT pg_backend_pid()"));
+                String stat = java.nio.file.Files.readString(java.nio.file.Path.of("/proc/" + backend + "/stat"));
+                pm = Long.parseLong(stat.substring(stat.lastIndexOf(')') + 2).split(" ")[1]);
+            } catch (Exception e) {
+                pm = 0; // PostgreSQL on another machine
+            }
+            postmasterPid = pm;
             settings = "synchronous_commit=" + scalar(st, "SHOW synchronous_commit") + ", fsync=" + scalar(st, "SHOW fsync")
                     + ", shared_buffers=" + scalar(st, "SHOW shared_buffers") + ", max_connections=" + maxConnections;
             st.execute("""

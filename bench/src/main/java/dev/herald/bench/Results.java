@@ -137,9 +137,9 @@ final class Results {
         List<String[]> lt = new ArrayList<>();
         if (lat != null) lt.add(latRow(f("Herald: %,d SSE subscribers (%d streams × %d + %d on one hot stream), %,d events/s over HTTP (16 keep-alive clients, 10%% to the hot stream)",
                 lat.subscribers(), p.latStreams(), p.latSubs() / p.latStreams(), p.latHot(), p.latRate()), lat.commitToClient(), f("%,d delivered; gaps %d, duplicates %d; Herald's own herald_commit_to_send (created_at → write to the socket) p50 ≤ %s, p99 ≤ %s ms; send→client p50 %s p99 %s ms; publish p50 %s p99 %s ms",
-                lat.delivered(), lat.gaps(), lat.duplicates(), Hist.fmt(lat.serverP50()), Hist.fmt(lat.serverP99()), Hist.fmt(lat.sendToClient().ms(50)), Hist.fmt(lat.sendToClient().ms(99)), Hist.fmt(lat.publish().ms(50)), Hist.fmt(lat.publish().ms(99)))));
+                lat.delivered(), lat.gaps(), lat.duplicates(), Hist.fmt(lat.serverP50()), Hist.fmt(lat.serverP99()), Hist.fmt(lat.sendToClient().ms(50)), Hist.fmt(lat.sendToClient().ms(99)), Hist.fmt(lat.publish().ms(50)), Hist.fmt(lat.publish().ms(99))) + (lat.cpu().isEmpty() ? "" : "; " + lat.cpu())));
         if (latSlow != null) lt.add(latRow(f("Herald, same load + %,d clients that never read", latSlow.slow()), latSlow.commitToClient(),
-                f("%,d delivered; gaps %d, duplicates %d; %d slow clients dropped by the server; herald_commit_to_send p50 ≤ %s, p99 ≤ %s ms", latSlow.delivered(), latSlow.gaps(), latSlow.duplicates(), (long) latSlow.slowDropped(), Hist.fmt(latSlow.serverP50()), Hist.fmt(latSlow.serverP99()))));
+                f("%,d delivered; gaps %d, duplicates %d; %d slow clients dropped by the server; herald_commit_to_send p50 ≤ %s, p99 ≤ %s ms", latSlow.delivered(), latSlow.gaps(), latSlow.duplicates(), (long) latSlow.slowDropped(), Hist.fmt(latSlow.serverP50()), Hist.fmt(latSlow.serverP99())) + (latSlow.cpu().isEmpty() ? "" : "; " + latSlow.cpu())));
         if (floor != null) {
             lt.add(latRow(f("floor: raw NOTIFY → LISTEN (one stream, %,d events/s, one row + NOTIFY per transaction)", p.floorRate()), floor.raw(), f("writer commit p50 %s p99 %s ms", Hist.fmt(floor.writerCommit().ms(50)), Hist.fmt(floor.writerCommit().ms(99)))));
             lt.add(latRow("floor: NOTIFY + one re-query of the rows after the cursor", floor.requery(), f("%,d pings, %,d queries", floor.pings(), floor.queries())));
@@ -160,11 +160,13 @@ final class Results {
             r.line("");
             List<String[]> rt = new ArrayList<>();
             for (Scenarios.Rate x : rates) {
-                rt.add(new String[]{x.label(), f("%,.0f", x.perSecond()), Hist.fmt(x.latency().ms(50)), Hist.fmt(x.latency().ms(99)), Hist.fmt(x.latency().maxMs()),
+                double[] c = x.cpuMsPerThousand();
+                String cpuCol = c == null ? "–" : f("%.0f / %.0f / %.0f (machine busy %.2f of 2 cores)", c[0], c[1], c[2], x.c1().machineCores(x.c0()));
+                rt.add(new String[]{x.label(), f("%,.0f", x.perSecond()), Hist.fmt(x.latency().ms(50)), Hist.fmt(x.latency().ms(99)), Hist.fmt(x.latency().maxMs()), cpuCol,
                         x.label().startsWith("HTTP") ? f("%,d transactions, %.1f events each, largest %d", x.transactions(), (double) x.ops() / Math.max(1, x.transactions()), x.largest()) : (x.label().contains("batch") ? "latency per call" : "latency per transaction"),
                         x.errors() == 0 ? "0" : x.errors() + " (" + x.error() + ")"});
             }
-            r.table(new String[]{"publisher", "events/s", "p50 ms", "p99 ms", "max ms", "transactions", "errors"}, rt);
+            r.table(new String[]{"publisher", "events/s", "p50 ms", "p99 ms", "max ms", "CPU ms per 1,000 events: server / PostgreSQL / load generator", "transactions", "errors"}, rt);
             r.line(f("HTTP: %d keep-alive clients in a closed loop for %.0f s, POST /api/v1/users/{user}/events, group commit on. JDBC rows are the same SQL without HTTP: "
                     + "one event per transaction is PostgreSQL's NOTIFY-serialized ceiling that group commit has to beat.", p.pubClients(), p.pubSeconds()));
             r.line("");
@@ -193,9 +195,9 @@ final class Results {
             for (Scenarios.ConnRate c : new Scenarios.ConnRate[]{heraldRate, bareRate}) {
                 if (c == null) continue;
                 ct.add(new String[]{c.label(), f("%,.0f", c.perSecond()), f("%,d", c.connections()), f("%d", c.failures()), Hist.fmt(c.connect().ms(99)), Hist.fmt(c.firstByte().ms(50)), Hist.fmt(c.firstByte().ms(99)),
-                        f("%d / %d", c.listenOverflows(), c.listenDrops())});
+                        f("%d / %d", c.listenOverflows(), c.listenDrops()), c.cpu()});
             }
-            r.table(new String[]{"server", "connections/s", "completed", "failed", "connect p99 ms", "`retry:` p50 ms", "`retry:` p99 ms", "listen overflows / drops (nstat, whole host)"}, ct);
+            r.table(new String[]{"server", "connections/s", "completed", "failed", "connect p99 ms", "`retry:` p50 ms", "`retry:` p99 ms", "listen overflows / drops (nstat, whole host)", "CPU"}, ct);
             r.line(f("%d concurrent openers for %.0f s. Herald's path per connection: token check (cached), subscribe, one head query, `retry:` + `: connected`; the bare server only writes the two lines. shared/notes/javalin-sse.md measured bare Javalin at ~4,700/s on an idle machine.", p.openers(), p.connSeconds()));
             r.line("");
         }

@@ -32,10 +32,13 @@ final class Scenarios {
     final Map<String, String> readTokens = new HashMap<>();
     String writeToken;
 
+    final Cpu cpu;
+
     Scenarios(Db db, ServerProcess server) {
         this.db = db;
         this.server = server;
         this.port = server.port;
+        this.cpu = new Cpu(server.pid, db.postmasterPid);
     }
 
     // --- tokens ----------------------------------------------------------------------------
@@ -162,7 +165,7 @@ final class Scenarios {
     }
 
     record Latency(String label, int subscribers, int slow, Hist commitToClient, Hist sendToClient, Hist publish, long published,
-                   long delivered, long gaps, long duplicates, long late, double slowDropped, String error, double serverP50, double serverP99) {}
+                   long delivered, long gaps, long duplicates, long late, double slowDropped, String error, double serverP50, double serverP99, String cpu) {}
 
     /**
      * Latency: `subs` subscribers over `streams` user streams + `hot` on one hot stream;
@@ -195,9 +198,11 @@ final class Scenarios {
         long total = (long) (rate * (warmup + seconds));
         long warmTickets = (long) (rate * warmup);
         java.util.concurrent.atomic.AtomicReference<java.util.TreeMap<Double, Double>> b0 = new java.util.concurrent.atomic.AtomicReference<>(new java.util.TreeMap<>());
+        java.util.concurrent.atomic.AtomicReference<Cpu.Sample> c0 = new java.util.concurrent.atomic.AtomicReference<>();
         Thread recorder = Thread.ofVirtual().start(() -> {
             Clock.sleepMillis((long) (warmup * 1000));
             events.recording = true;
+            c0.set(cpu.sample());
             try {
                 b0.set(commitToSendBuckets());
             } catch (IOException ignored) {
@@ -209,6 +214,7 @@ final class Scenarios {
             return r.nextInt(10) == 0 ? "hot" : "u" + r.nextInt(streams);
         }, publish));
         recorder.join();
+        Cpu.Sample c1 = cpu.sample();
         Clock.sleepMillis(1500);
         events.recording = false;
         java.util.TreeMap<Double, Double> b1 = commitToSendBuckets();
@@ -226,7 +232,7 @@ final class Scenarios {
         String name = slow > 0 ? "Herald + " + slow + " slow clients" : "Herald";
         return new Latency(label, normal.size(), slow, events.commitToClient.snapshot(name), events.sendToClient.snapshot(name + " send→client"), publish, p.done.sum(),
                 events.delivered.sum(), gaps, dups, p.late.sum(), dropped, p.firstError,
-                bucketQuantileMs(b0.get(), b1, 0.5), bucketQuantileMs(b0.get(), b1, 0.99));
+                bucketQuantileMs(b0.get(), b1, 0.5), bucketQuantileMs(b0.get(), b1, 0.99), c0.get() == null ? "" : c1.since(c0.get()));
     }
 
     /** The forwarder's latency: `subs` clients over subs/10 streams, `rate` NOTIFYs/s with the payload. */
@@ -270,27 +276,38 @@ final class Scenarios {
 
     // --- publish rate ----------------------------------------------------------------------
 
-    record Rate(String label, long ops, long events, double seconds, Hist latency, long errors, String error, long transactions, long batches, long batchedEvents, long largest) {
+    record Rate(String label, long ops, long events, double seconds, Hist latency, long errors, String error, long transactions, long batches, long batchedEvents, long largest,
+                Cpu.Sample c0, Cpu.Sample c1) {
         double perSecond() { return events / seconds; }
+
+        /** CPU milliseconds per 1,000 events: {server, PostgreSQL, load generator}. */
+        double[] cpuMsPerThousand() {
+            if (c0 == null || c1 == null || events == 0) return null;
+            double k = events / 1000.0;
+            return new double[]{(c1.server() - c0.server()) * 1000 / k, (c1.pg() - c0.pg()) * 1000 / k, (c1.bench() - c0.bench()) * 1000 / k};
+        }
     }
 
     Rate httpRate(String label, int clients, double seconds, boolean hot) throws Exception {
         Hist lat = new Hist(label);
         JsonNode s0 = server.stats();
+        Cpu.Sample c0 = cpu.sample();
         long t0 = System.nanoTime();
         Paced p = Paced.closedLoop(clients, seconds, i -> httpPublisher(t -> hot ? "phot" : "p" + Math.floorMod(t, 100), lat));
         double secs = (System.nanoTime() - t0) / 1e9;
+        Cpu.Sample c1 = cpu.sample();
         JsonNode s1 = server.stats();
         return new Rate(label, p.done.sum(), p.done.sum(), secs, lat, p.errors.sum(), p.firstError,
                 s1.get("pubTransactions").asLong() - s0.get("pubTransactions").asLong(),
                 s1.get("pubBatches").asLong() - s0.get("pubBatches").asLong(),
                 s1.get("pubBatchedEvents").asLong() - s0.get("pubBatchedEvents").asLong(),
-                s1.get("pubLargestBatch").asLong());
+                s1.get("pubLargestBatch").asLong(), c0, c1);
     }
 
     /** herald.publish_batch() over JDBC: `conns` connections, `batch` events per call. */
     Rate sqlBatchRate(String label, int conns, int batch, double seconds, boolean hot) throws Exception {
         Hist lat = new Hist(label);
+        Cpu.Sample c0 = cpu.sample();
         long t0 = System.nanoTime();
         Paced p = Paced.closedLoop(conns, seconds, w -> {
             Connection c = db.connect("bench-sql");
@@ -326,12 +343,13 @@ final class Scenarios {
             };
         });
         double secs = (System.nanoTime() - t0) / 1e9;
-        return new Rate(label, p.done.sum(), p.done.sum() * batch, secs, lat, p.errors.sum(), p.firstError, p.done.sum(), p.done.sum(), p.done.sum() * batch, batch);
+        return new Rate(label, p.done.sum(), p.done.sum() * batch, secs, lat, p.errors.sum(), p.firstError, p.done.sum(), p.done.sum(), p.done.sum() * batch, batch, c0, cpu.sample());
     }
 
     /** herald.publish() one event per transaction over JDBC: the single-transaction ceiling. */
     Rate sqlSingleRate(String label, int conns, double seconds, boolean hot) throws Exception {
         Hist lat = new Hist(label);
+        Cpu.Sample c0 = cpu.sample();
         long t0 = System.nanoTime();
         Paced p = Paced.closedLoop(conns, seconds, w -> {
             Connection c = db.connect("bench-sql");
@@ -357,7 +375,7 @@ final class Scenarios {
             };
         });
         double secs = (System.nanoTime() - t0) / 1e9;
-        return new Rate(label, p.done.sum(), p.done.sum(), secs, lat, p.errors.sum(), p.firstError, p.done.sum(), 0, 0, 1);
+        return new Rate(label, p.done.sum(), p.done.sum(), secs, lat, p.errors.sum(), p.firstError, p.done.sum(), 0, 0, 1, c0, cpu.sample());
     }
 
     // --- idle connections ------------------------------------------------------------------
@@ -395,7 +413,7 @@ final class Scenarios {
 
     // --- connection rate -------------------------------------------------------------------
 
-    record ConnRate(String label, long connections, long failures, double seconds, Hist connect, Hist firstByte, long listenOverflows, long listenDrops, String error) {
+    record ConnRate(String label, long connections, long failures, double seconds, Hist connect, Hist firstByte, long listenOverflows, long listenDrops, String error, String cpu) {
         double perSecond() { return connections / seconds; }
     }
 
@@ -406,6 +424,7 @@ final class Scenarios {
         LongAdder ok = new LongAdder(), bad = new LongAdder();
         String[] err = {null};
         long[] nstat0 = Nstat.read();
+        Cpu.Sample c0 = cpu.sample();
         long t0 = System.nanoTime();
         long deadline = t0 + (long) (seconds * 1e9);
         List<Thread> threads = new ArrayList<>();
@@ -454,11 +473,12 @@ final class Scenarios {
         }
         for (Thread t : threads) t.join(60_000);
         double secs = (System.nanoTime() - t0) / 1e9;
+        Cpu.Sample c1 = cpu.sample();
         long[] nstat1 = Nstat.read();
         // Let the server notice the closes before the next scenario.
         long until = System.nanoTime() + 20_000_000_000L;
         while (server.stats().get("sse").asInt() > 0 && System.nanoTime() < until) Clock.sleepMillis(100);
-        return new ConnRate(label, ok.sum(), bad.sum(), secs, connect, first, nstat1[0] - nstat0[0], nstat1[1] - nstat0[1], err[0]);
+        return new ConnRate(label, ok.sum(), bad.sum(), secs, connect, first, nstat1[0] - nstat0[0], nstat1[1] - nstat0[1], err[0], c1.since(c0));
     }
 
     // --- fan-out ---------------------------------------------------------------------------
