@@ -264,7 +264,7 @@ final class Baselines {
                 st.execute("LISTEN bench_s" + (2000 + i % streams));
             }
         }
-        long end = System.nanoTime() + (long) ((seconds + 2) * 1e9);
+        long end = System.nanoTime() + (long) ((seconds + 1) * 1e9);
         List<Thread> threads = new ArrayList<>();
         for (int i = 0; i < k; i++) {
             Connection c = conns.get(i);

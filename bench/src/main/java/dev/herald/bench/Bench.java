@@ -19,6 +19,13 @@ import java.util.Map;
  */
 public final class Bench {
     static boolean QUICK;
+    static String LOAD_AT_START = "?";
+    static final long T0 = System.nanoTime();
+
+    /** Seconds since the bench started, for the printed lines. */
+    static String at() {
+        return String.format(Locale.ROOT, "[%5.1fs] ", (System.nanoTime() - T0) / 1e9);
+    }
     /** `--only=a,b`: run only these parts (floor, polling, listen, forwarder, latency, rate, idle, connrate, fanout, reconnect). */
     static java.util.Set<String> ONLY = java.util.Set.of();
 
@@ -41,10 +48,10 @@ public final class Bench {
         }
 
         static Params quick() {
-            return new Params(4, 1000, 20, 6, 100, 4,
-                    50, 4, 300, 30, 10, 500,
-                    2, 5, 64, 4, 4, 100,
-                    3, 16, 1000, 200, 3, new int[]{1, 100, 300}, 100,
+            return new Params(3, 1000, 20, 4, 60, 3,
+                    50, 3, 300, 30, 10, 500,
+                    1.5, 3, 64, 2.5, 4, 1000,
+                    2, 16, 1000, 200, 2, new int[]{1, 100, 300}, 100,
                     300);
         }
     }
@@ -54,13 +61,24 @@ public final class Bench {
             if (a.equals("--quick")) QUICK = true;
             if (a.startsWith("--only=")) ONLY = java.util.Set.of(a.substring(7).split(","));
         }
-        Params p = QUICK ? Params.quick() : Params.full();
+        Params p0 = QUICK ? Params.quick() : Params.full();
+        String batchEnv = System.getenv("BENCH_SQL_BATCH");
+        if (batchEnv != null && !batchEnv.isBlank()) {
+            int b = Integer.parseInt(batchEnv.trim());
+            Params p = p0;
+            p0 = new Params(p.floorSeconds(), p.floorRate(), p.pollClients(), p.pollSeconds(), p.listenMax(), p.listenSeconds(),
+                    p.reconnectClients(), p.reconnectSeconds(), p.latSubs(), p.latStreams(), p.latHot(), p.latRate(),
+                    p.latWarmup(), p.latSeconds(), p.pubClients(), p.pubSeconds(), p.sqlConns(), Math.max(1, Math.min(b, 5000)),
+                    p.sqlSeconds(), p.singleConns(), p.idleConns(), p.openers(), p.connSeconds(), p.fanout(), p.fanPings(), p.slowClients());
+        }
+        final Params p = p0;
         Path dir = Path.of(args.length > 0 && !args[args.length - 1].startsWith("--") ? args[args.length - 1] : "bench");
         long started = System.nanoTime();
         Report r = new Report();
         String when = ZonedDateTime.now(ZoneOffset.UTC).format(DateTimeFormatter.ofPattern("yyyy-MM-dd HH:mm 'UTC'"));
         System.out.println("Herald bench " + (QUICK ? "(QUICK)" : "(full)") + " — " + when);
-        System.out.println("  open-file limit: " + openFileLimit() + ", load average at start: " + loadAverage());
+        LOAD_AT_START = loadAverage();
+        System.out.println("  open-file limit: " + openFileLimit() + ", load average at start: " + LOAD_AT_START);
 
         Baselines.Floor floor = null;
         List<Baselines.Polling> polls = List.of();
@@ -68,7 +86,7 @@ public final class Bench {
         Scenarios.Reconnect fwdLoss = null, heraldLoss = null;
         Scenarios.ConnRate bareRate = null, heraldRate = null;
         Scenarios.Idle bareIdle = null, heraldIdle = null;
-        Scenarios.Latency lat = null, latSlow = null;
+        Scenarios.Latency lat = null, latSlow = null, latAgain = null;
         List<Scenarios.Rate> rates = new ArrayList<>();
         List<Scenarios.FanOut> fans = new ArrayList<>();
         Hist fwdLatency = null;
@@ -82,7 +100,7 @@ public final class Bench {
             // ---- baselines on the bare database -------------------------------------------
             if (run("floor")) try {
                 floor = b.floor(p.floorRate, p.floorSeconds);
-                System.out.printf("floor      raw NOTIFY→LISTEN %s | NOTIFY+re-query %s | writer commit p50 %s ms (%d events)%n",
+                System.out.printf(at() + "floor      raw NOTIFY→LISTEN %s | NOTIFY+re-query %s | writer commit p50 %s ms (%d events)%n",
                         floor.raw().summary(), floor.requery().summary(), Hist.fmt(floor.writerCommit().ms(50)), floor.published());
             } catch (Exception e) {
                 failures.add("floor: " + e);
@@ -90,7 +108,7 @@ public final class Bench {
             if (run("polling")) try {
                 polls = b.polling(p.pollClients, p.floorRate, p.pollSeconds, 1000, 100);
                 for (Baselines.Polling pl : polls) {
-                    System.out.printf("polling    every %d ms: %s | %.1f queries/s per client, %.0f%% empty (%d clients)%n",
+                    System.out.printf(at() + "polling    every %d ms: %s | %.1f queries/s per client, %.0f%% empty (%d clients)%n",
                             pl.intervalMs(), pl.latency().summary(), pl.queriesPerSecondPerClient(), 100.0 * pl.empty() / Math.max(1, pl.queries()), pl.clients());
                 }
             } catch (Exception e) {
@@ -98,7 +116,7 @@ public final class Bench {
             }
             if (run("listen")) try {
                 lpc = b.listenPerClient(p.listenMax, p.floorRate, p.listenSeconds);
-                System.out.printf("listen/client %d LISTEN connections: %s | writer commit p50 %s p99 %s ms | backend Pss %s kB, private %s kB each %s%n",
+                System.out.printf(at() + "listen/client %d LISTEN connections: %s | writer commit p50 %s p99 %s ms | backend Pss %s kB, private %s kB each %s%n",
                         lpc.clients(), lpc.latency().summary(), Hist.fmt(lpc.writerCommit().ms(50)), Hist.fmt(lpc.writerCommit().ms(99)),
                         lpc.memoryKb() == null ? "n/a" : lpc.memoryKb()[0], lpc.memoryKb() == null ? "n/a" : lpc.memoryKb()[1], lpc.limitNote());
             } catch (Exception e) {
@@ -112,13 +130,13 @@ public final class Bench {
                 Scenarios s = new Scenarios(db, fwd);
                 if (run("forwarder")) try {
                     fwdLoss = s.reconnect("forwarder", p.reconnectClients, 500, p.reconnectSeconds, 1.0, false);
-                    System.out.printf("forwarder  reconnect after 1 s: %d of %d deliveries lost (%d clients)%n", fwdLoss.lost(), fwdLoss.expected(), fwdLoss.clients());
+                    System.out.printf(at() + "forwarder  reconnect after 1 s: %d of %d deliveries lost (%d clients)%n", fwdLoss.lost(), fwdLoss.expected(), fwdLoss.clients());
                 } catch (Exception e) {
                     failures.add("forwarder reconnect: " + e);
                 }
                 if (run("forwarder")) try {
                     fwdLatency = forwarderLatency(s, db, p);
-                    System.out.printf("forwarder  latency %s%n", fwdLatency.summary());
+                    System.out.printf(at() + "forwarder  latency %s%n", fwdLatency.summary());
                 } catch (Exception e) {
                     failures.add("forwarder latency: " + e);
                 }
@@ -157,6 +175,10 @@ public final class Bench {
                     // Same subscribers and load, plus clients that never read; fresh histograms.
                     latSlow = slowClients(s, mux, subs, ev, p);
                     printLatency(latSlow);
+                    // The same load again without them: a second reference for the comparison.
+                    resetEvents(ev);
+                    latAgain = s.latency("latency again, without the slow clients", subs, ev, p.latStreams, p.latRate, p.latWarmup, p.latSeconds, 0);
+                    printLatency(latAgain);
                     s.closeAndWait(mux, subs, 0);
                     mux.close();
                 } catch (Exception e) {
@@ -171,9 +193,12 @@ public final class Bench {
                         Scenarios.Rate single = s.sqlSingleRate("herald.publish(), 1 event/tx, " + (hot ? "one hot stream" : "100 streams"), p.singleConns, p.sqlSeconds, hot);
                         printRate(single);
                         rates.add(single);
-                        Scenarios.Rate batch = s.sqlBatchRate("herald.publish_batch(), " + p.sqlBatch + " events/call, " + (hot ? "one hot stream" : "100 streams"), p.sqlConns, p.sqlBatch, p.sqlSeconds, hot);
-                        printRate(batch);
-                        rates.add(batch);
+                        // The configured batch size, and (full runs) 1,000 per call as well.
+                        for (int size : p.sqlBatch == 1000 || QUICK ? new int[]{p.sqlBatch} : new int[]{p.sqlBatch, 1000}) {
+                            Scenarios.Rate batch = s.sqlBatchRate("herald.publish_batch(), " + size + " events/call, " + (hot ? "one hot stream" : "100 streams"), p.sqlConns, size, p.sqlSeconds, hot);
+                            printRate(batch);
+                            rates.add(batch);
+                        }
                     }
                 } catch (Exception e) {
                     failures.add("publish rate: " + e);
@@ -194,15 +219,15 @@ public final class Bench {
                     for (int n : p.fanout) {
                         Scenarios.FanOut f = s.fanOut(n, p.fanPings);
                         fans.add(f);
-                        System.out.printf("fan-out    %,5d subscribers: %.2f DB fetches per ping, %.2f commits per ping (%d pings, %d/%d delivered)%n",
-                                f.subscribers(), f.fetchesPerPing(), f.commitsPerPing(), f.pings(), f.delivered(), (long) f.subscribers() * f.pings());
+                        System.out.printf(at() + "fan-out    %,5d subscribers: %.2f DB fetches per ping (%d pings, %d/%d delivered)%n",
+                                f.subscribers(), f.fetchesPerPing(), f.pings(), f.delivered(), (long) f.subscribers() * f.pings());
                     }
                 } catch (Exception e) {
                     failures.add("fan-out: " + e);
                 }
                 if (run("reconnect")) try {
                     heraldLoss = s.reconnect("Herald", p.reconnectClients, 500, p.reconnectSeconds, 1.0, true);
-                    System.out.printf("reconnect  Herald, 1 s away with Last-Event-ID: %d of %d deliveries lost%n", heraldLoss.lost(), heraldLoss.expected());
+                    System.out.printf(at() + "reconnect  Herald, 1 s away with Last-Event-ID: %d of %d deliveries lost%n", heraldLoss.lost(), heraldLoss.expected());
                 } catch (Exception e) {
                     failures.add("Herald reconnect: " + e);
                 }
@@ -210,7 +235,7 @@ public final class Bench {
 
             double minutes = (System.nanoTime() - started) / 60e9;
             Results.write(r, when, machine, p, floor, polls, lpc, fwdLatency, fwdLoss, heraldLoss, bareRate, heraldRate, bareIdle, heraldIdle,
-                    lat, latSlow, rates, fans, failures, minutes);
+                    lat, latSlow, latAgain, rates, fans, failures, minutes);
             r.appendTo(dir.resolve("RESULTS.md"));
             List<Hist> curves = new ArrayList<>();
             if (lat != null) curves.add(lat.commitToClient());
@@ -228,15 +253,20 @@ public final class Bench {
         return s.forwarderLatency(p.latSubs / 10 * 10, p.latRate, p.latSeconds);
     }
 
-    static Scenarios.Latency slowClients(Scenarios s, SseMux mux, List<SseMux.Conn> subs, Events ev, Params p) throws Exception {
+    static void resetEvents(Events ev) {
         ev.commitToClient.h.reset();
         ev.sendToClient.h.reset();
+        ev.commitToClient.negative.reset();
         ev.delivered.reset();
+    }
+
+    static Scenarios.Latency slowClients(Scenarios s, SseMux mux, List<SseMux.Conn> subs, Events ev, Params p) throws Exception {
+        resetEvents(ev);
         return s.latency("latency + " + p.slowClients + " slow clients", subs, ev, p.latStreams, p.latRate, p.latWarmup, p.latSeconds, p.slowClients);
     }
 
     static void printLatency(Scenarios.Latency l) {
-        System.out.printf("latency    %s: %d subscribers%s, commit→client %s | server-side commit→write p50 ≤ %s p99 ≤ %s | send→client p50 %s p99 %s | publish p99 %s ms | gaps %d dups %d%s%n",
+        System.out.printf(at() + "latency    %s: %d subscribers%s, commit→client %s | server-side commit→write p50 ≤ %s p99 ≤ %s | send→client p50 %s p99 %s | publish p99 %s ms | gaps %d dups %d%s%n",
                 l.label(), l.subscribers(), l.slow() > 0 ? " + " + l.slow() + " slow (" + (long) l.slowDropped() + " dropped)" : "",
                 l.commitToClient().summary(), Hist.fmt(l.serverP50()), Hist.fmt(l.serverP99()), Hist.fmt(l.sendToClient().ms(50)), Hist.fmt(l.sendToClient().ms(99)), Hist.fmt(l.publish().ms(99)),
                 l.gaps(), l.duplicates(), l.error() == null ? "" : " | error: " + l.error());
@@ -244,7 +274,7 @@ public final class Bench {
     }
 
     static void printRate(Scenarios.Rate r) {
-        System.out.printf(Locale.ROOT, "publish    %s: %,.0f events/s (%,d ops), latency p50 %s p99 %s ms%s%s%n", r.label(), r.perSecond(), r.ops(),
+        System.out.printf(Locale.ROOT, at() + "publish    %s: %,.0f events/s (%,d ops), latency p50 %s p99 %s ms%s%s%n", r.label(), r.perSecond(), r.ops(),
                 Hist.fmt(r.latency().ms(50)), Hist.fmt(r.latency().ms(99)),
                 r.batches() > 0 && r.label().startsWith("HTTP") ? String.format(Locale.ROOT, ", %,d transactions, avg %.1f events/tx", r.transactions(), (double) r.ops() / Math.max(1, r.transactions())) : "",
                 r.errors() > 0 ? " | " + r.errors() + " errors: " + r.error() : "");
@@ -253,14 +283,14 @@ public final class Bench {
     }
 
     static void printConnRate(Scenarios.ConnRate c) {
-        System.out.printf(Locale.ROOT, "conn rate  %s: %,.0f connections/s (%d ok, %d failed), connect p99 %s ms, retry: received p99 %s ms, listen overflows %d, drops %d%s%n",
+        System.out.printf(Locale.ROOT, at() + "conn rate  %s: %,.0f connections/s (%d ok, %d failed), connect p99 %s ms, retry: received p99 %s ms, listen overflows %d, drops %d%s%n",
                 c.label(), c.perSecond(), c.connections(), c.failures(), Hist.fmt(c.connect().ms(99)), Hist.fmt(c.firstByte().ms(99)), c.listenOverflows(), c.listenDrops(),
                 c.error() == null ? "" : " | first error: " + c.error().replace("\r", " ").replace("\n", " "));
         if (!c.cpu().isEmpty()) System.out.println("           " + c.cpu());
     }
 
     static void printIdle(Scenarios.Idle i) {
-        System.out.printf(Locale.ROOT, "idle       %s: %,d of %,d connections open; heap %.1f KB per connection after full GC; threads %d→%d; fds %d→%d; db connections %d pool + %d listen; heap after close %+.1f MB vs before%n",
+        System.out.printf(Locale.ROOT, at() + "idle       %s: %,d of %,d connections open; heap %.1f KB per connection after full GC; threads %d→%d; fds %d→%d; db connections %d pool + %d listen; heap after close %+.1f MB vs before%n",
                 i.label(), i.opened(), i.target(), i.heapPerConnKb(), i.threads0(), i.threads1(), i.fds0(), i.fds1(), i.dbPool(), i.dbListen(),
                 (i.heap2() - i.heap0()) / 1048576.0);
     }

@@ -45,9 +45,9 @@ public final class BenchServer {
             String cmd = line.trim();
             if (cmd.equals("quit")) break;
             if (cmd.equals("gc")) {
-                for (int i = 0; i < 3; i++) {
+                for (int i = 0; i < 2; i++) {
                     System.gc();
-                    Thread.sleep(300);
+                    Thread.sleep(200);
                 }
             }
             ObjectNode o = Json.object();

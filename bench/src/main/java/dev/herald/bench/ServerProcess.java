@@ -75,7 +75,7 @@ final class ServerProcess implements AutoCloseable {
         return await(30);
     }
 
-    /** Full GC (three times), then stats. */
+    /** Full GC (twice), then stats. */
     JsonNode gc() {
         commands.println("gc");
         return await(60);
