@@ -20,6 +20,8 @@ import java.util.Map;
 public final class Bench {
     static boolean QUICK;
     static String LOAD_AT_START = "?";
+    static long heraldReconnects;
+    static final List<String> NOTES = new ArrayList<>();
     static final long T0 = System.nanoTime();
 
     /** Seconds since the bench started, for the printed lines. */
@@ -231,9 +233,11 @@ public final class Bench {
                 } catch (Exception e) {
                     failures.add("Herald reconnect: " + e);
                 }
+                heraldReconnects = herald.stats().path("listenerReconnects").asLong();
             }
 
             double minutes = (System.nanoTime() - started) / 60e9;
+            if (heraldReconnects > 0) NOTES.add("Herald's LISTEN connection was re-established " + heraldReconnects + " time(s) during the run: its watchdog (self-ping every 1 s, deadline 3 s) missed a ping while the machine was starved of CPU, and every topic re-queried. Nothing is lost by this (see the reconnect rows), but it adds latency while it happens.");
             Results.write(r, when, machine, p, floor, polls, lpc, fwdLatency, fwdLoss, heraldLoss, bareRate, heraldRate, bareIdle, heraldIdle,
                     lat, latSlow, latAgain, rates, fans, failures, minutes);
             r.appendTo(dir.resolve("RESULTS.md"));
@@ -243,6 +247,7 @@ public final class Bench {
             for (Baselines.Polling pl : polls) if (pl.intervalMs() == 100) curves.add(pl.latency());
             Report.plot(dir.resolve("latency.png"), "Commit → client latency, CDF (" + (QUICK ? "QUICK run, " : "") + when + ")", curves);
         }
+        if (heraldReconnects > 0) System.out.println("note: Herald's LISTEN connection was re-established " + heraldReconnects + " time(s) during the run (its watchdog missed a self-ping: CPU starvation)");
         for (String f : failures) System.out.println("FAILED " + f);
         System.out.printf(Locale.ROOT, "bench finished in %.1f min; results appended to %s, plot %s%n",
                 (System.nanoTime() - started) / 60e9, dir.resolve("RESULTS.md"), dir.resolve("latency.png"));

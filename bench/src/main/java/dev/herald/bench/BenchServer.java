@@ -63,6 +63,7 @@ public final class BenchServer {
                         .put("pubBatchedEvents", s.batchedEvents()).put("pubLargestBatch", s.largestBatch())
                         .put("pubRetriedAlone", s.retriedAlone());
                 o.put("listenerConnected", herald.listener().connected());
+                o.put("listenerReconnects", herald.listener().reconnects());
             }
             if (forwarder != null) {
                 o.put("sse", forwarder.clients());

@@ -51,11 +51,11 @@ final class Report {
         XYChart chart = new XYChartBuilder().width(1000).height(620).title(title)
                 .xAxisTitle("latency, ms (log scale)").yAxisTitle("share of events delivered within, %").build();
         chart.getStyler().setXAxisLogarithmic(true);
+        chart.getStyler().setXAxisLogarithmicDecadeOnly(true);
         chart.getStyler().setYAxisMin(0.0).setYAxisMax(100.0);
         chart.getStyler().setLegendPosition(org.knowm.xchart.style.Styler.LegendPosition.InsideNW);
         chart.getStyler().setChartBackgroundColor(Color.WHITE);
         chart.getStyler().setPlotGridLinesVisible(true);
-        chart.getStyler().setxAxisTickLabelsFormattingFunction(v -> v >= 1 ? String.format(Locale.ROOT, "%.0f", v) : String.format(Locale.ROOT, "%.2g", v));
         Color[] colors = {new Color(0xD62728), new Color(0x2CA02C), new Color(0x1F77B4), new Color(0x9467BD), new Color(0xFF7F0E)};
         int k = 0;
         for (Hist h : hists) {

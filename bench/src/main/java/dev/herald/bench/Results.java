@@ -231,6 +231,12 @@ final class Results {
             r.line(f("500 events/s for %.0f s; at 40%% of the run every client disconnects and reconnects 1 s later (Herald: with Last-Event-ID, as EventSource does; the forwarder has no ids to resume from).", p.reconnectSeconds()));
             r.line("");
         }
+        if (!Bench.NOTES.isEmpty()) {
+            r.line("### Notes");
+            r.line("");
+            for (String x : Bench.NOTES) r.line("- " + x);
+            r.line("");
+        }
         if (!failures.isEmpty()) {
             r.line("### Scenarios that failed in this run");
             r.line("");

@@ -67,7 +67,10 @@ final class ServerProcess implements AutoCloseable {
         ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true);
         pb.environment().putAll(env);
         Files.createDirectories(log.getParent());
-        return new ServerProcess(pb.start(), log);
+        Process p = pb.start();
+        // If the bench is interrupted, its server child must not outlive it.
+        Runtime.getRuntime().addShutdownHook(new Thread(p::destroyForcibly));
+        return new ServerProcess(p, log);
     }
 
     JsonNode stats() {
