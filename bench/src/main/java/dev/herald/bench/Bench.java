@@ -50,10 +50,10 @@ public final class Bench {
         }
 
         static Params quick() {
-            return new Params(3, 1000, 20, 4, 60, 3,
-                    50, 3, 300, 30, 10, 500,
-                    1.5, 3, 64, 2.5, 4, 1000,
-                    2, 16, 1000, 200, 2, new int[]{1, 100, 300}, 100,
+            return new Params(2, 1000, 20, 3, 40, 2.5,
+                    50, 2.5, 300, 30, 10, 500,
+                    1, 2.5, 64, 2, 4, 1000,
+                    1.5, 16, 1000, 200, 2, new int[]{1, 100, 300}, 100,
                     300);
         }
     }
@@ -164,8 +164,10 @@ public final class Bench {
             env.put("HERALD_LOG_LEVEL", "WARN");
             try (ServerProcess herald = ServerProcess.start("herald", env, "1g", Path.of("bench/target/herald-server.log"))) {
                 Scenarios s = new Scenarios(db, herald);
-                for (int i = 0; i < 100; i++) s.readToken("u" + i);
-                s.readToken("hot");
+                List<String> users = new ArrayList<>();
+                for (int i = 0; i < 100; i++) users.add("u" + i);
+                users.add("hot");
+                s.mintReadTokens(users);
                 if (run("latency")) try {
                     SseMux mux = new SseMux(herald.port, "latency");
                     Events ev = new Events("Herald", false, false);
