@@ -51,6 +51,14 @@ browser-deps:
 	  cd $(BROWSER_TESTS) && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund --ignore-scripts; \
 	fi
 
+# The load benchmark (bench/README.md): its own Maven module, compiled against the server jar.
+# `make bench QUICK=1` runs the same scenarios with smaller counts in under 2 minutes.
+BENCH_CP := bench/target/classes:bench/target/lib/*:$(JAR)
+bench: check-jdk $(JAR)
+	$(MVN) -q -f bench/pom.xml package
+	"$(JAVA_HOME)/bin/java" -Xms1g -Xmx1g --enable-native-access=ALL-UNNAMED -Djava.awt.headless=true \
+	  -cp "$(BENCH_CP)" dev.herald.bench.Bench $(if $(filter 1 true yes,$(QUICK)),--quick) bench
+
 jooq: check-jdk
 	$(MVN) generate-sources
 

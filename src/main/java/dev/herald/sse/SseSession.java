@@ -15,7 +15,8 @@ import java.io.OutputStream;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.util.List;
-import java.util.concurrent.ArrayBlockingQueue;
+import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.TimeoutException;
 import java.util.function.Predicate;
 
@@ -30,13 +31,12 @@ public final class SseSession implements Subscriber {
     private static final org.slf4j.Logger log = org.slf4j.LoggerFactory.getLogger(SseSession.class);
     private static final int BATCH = 256;
     /**
-     * What one write may carry, and the largest batch buffer a connection keeps between
-     * writes. A client that stops reading holds its last batch until the sweeper drops it:
-     * with 256 events of 1.6 KB that was 400 KB, copied once more for the write, and every
-     * connection kept its largest batch's buffer for life. Found by the slow-client test.
+     * What one write may carry. A client that stops reading holds its last batch until the
+     * sweeper drops it: with 256 events of 1.6 KB that was 400 KB, copied once more for the
+     * write. Found by the slow-client test.
      */
     private static final int MAX_BATCH_BYTES = 64 * 1024;
-    private static final int KEEP_BATCH_BYTES = 16 * 1024;
+    private static final int MAX_TRANSIENTS = 256;
     private static final byte[] PING = Frame.comment("ping");
 
     private final OutputStream out;
@@ -47,7 +47,9 @@ public final class SseSession implements Subscriber {
     private final long heartbeatMillis;
     private final SseMetrics metrics;
     private final Signal signal = new Signal();
-    private final ArrayBlockingQueue<byte[]> transients = new ArrayBlockingQueue<>(256);
+    // Unbounded queue + counter instead of ArrayBlockingQueue(256): no 1 KB array per idle connection.
+    private final ConcurrentLinkedQueue<byte[]> transients = new ConcurrentLinkedQueue<>();
+    private final AtomicInteger transientCount = new AtomicInteger();
     private Hub.Subscription subscription;
     private long cursor;
     private volatile long eventsSent;
@@ -85,8 +87,13 @@ public final class SseSession implements Subscriber {
 
     @Override
     public void offerTransient(byte[] frame) {
-        if (!transients.offer(frame)) abort("too slow for transient events");
-        else signal.set();
+        if (transientCount.incrementAndGet() > MAX_TRANSIENTS) {
+            transientCount.decrementAndGet();
+            abort("too slow for transient events");
+        } else {
+            transients.add(frame);
+            signal.set();
+        }
     }
 
     /** Ends the stream cleanly at the next turn of the loop (revocation, shutdown, deletion). */
@@ -165,11 +172,14 @@ public final class SseSession implements Subscriber {
     void run() throws IOException, InterruptedException {
         long lastWrite = System.nanoTime();
         long retryMillis = 0;
-        ByteArrayOutputStream batch = new ByteArrayOutputStream(4096);
+        // A fresh buffer per write burst: an idle connection keeps no buffer alive.
+        ByteArrayOutputStream batch = new ByteArrayOutputStream(0);
         while (!closed) {
-            batch.reset();
             byte[] t;
-            while ((t = transients.poll()) != null) batch.write(t);
+            while ((t = transients.poll()) != null) {
+                transientCount.decrementAndGet();
+                batch.write(t);
+            }
             List<Encoded> events;
             try {
                 events = subscription.read(cursor, BATCH);
@@ -203,9 +213,8 @@ public final class SseSession implements Subscriber {
             }
             if (batch.size() > 0) {
                 write(batch);
+                batch = new ByteArrayOutputStream(0);
                 lastWrite = System.nanoTime();
-                // A burst's buffer is not kept for the connection's life (idle ones are many).
-                if (batch.size() > KEEP_BATCH_BYTES) batch = new ByteArrayOutputStream(4096);
                 continue;
             }
             if (events.size() > 0) continue; // all filtered out: keep reading

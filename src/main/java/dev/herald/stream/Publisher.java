@@ -1,27 +1,89 @@
 package dev.herald.stream;
 
+import com.fasterxml.jackson.core.JsonParser;
+import com.fasterxml.jackson.core.JsonToken;
 import dev.herald.jooq.Routines;
 import dev.herald.web.ApiException;
+import dev.herald.web.Json;
 import org.jooq.DSLContext;
 import org.jooq.JSONB;
 import org.jooq.impl.DSL;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
+import java.io.IOException;
 import java.nio.charset.StandardCharsets;
+import java.sql.SQLException;
+import java.sql.SQLTransientException;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.LongAdder;
+import java.util.concurrent.locks.Condition;
+import java.util.concurrent.locks.LockSupport;
+import java.util.concurrent.locks.ReentrantLock;
 
 /**
  * The one publish path: {@code herald.publish()} increments the stream's head, inserts the
  * row and sends the ping in one call, so the head-row lock lives only until commit.
+ *
+ * <p>{@link #publish(StreamKey, String, String)} (own transaction) group-commits: callers queue
+ * their publish and park; one writer thread takes everything queued, writes it as a single
+ * {@code herald.publish_batch()} statement — one transaction, one ping per stream touched
+ * (docs/adr/0050) — answers every caller with its own dense cursor once that commit has
+ * returned, and takes the next batch at once: what arrived while a commit was in flight goes in
+ * the next transaction. Nothing waits for a timer, so a lone publish is written immediately.
+ * Input is validated before it joins a batch; if a batch transaction still fails, its callers
+ * are retried one by one, so the faulty one gets its own error and the others their cursors.
+ * The writer is a platform thread so that a saturated virtual-thread scheduler (every HTTP
+ * handler runs on one) cannot delay the next batch; it exits after a few idle seconds.
  */
 public final class Publisher {
+    /** Upper bound on events in one batch transaction (keeps statements and arrays small). */
+    public static final int MAX_BATCH = 500;
+    /** The writer thread exits after this long without work (and is restarted on demand). */
+    private static final long IDLE_EXIT_NANOS = 5_000_000_000L;
+    private static final Logger log = LoggerFactory.getLogger(Publisher.class);
+
     private final DSLContext db;
+
+    // Group commit: publishes not yet written, and the writer thread (null when none runs).
+    private final ReentrantLock lock = new ReentrantLock();
+    private final Condition work = lock.newCondition();
+    private final ArrayDeque<Pending> queue = new ArrayDeque<>();
+    private Thread writer;
+    private boolean writerIdle;
+
+    private final LongAdder transactions = new LongAdder();
+    private final LongAdder batches = new LongAdder();
+    private final LongAdder batchedEvents = new LongAdder();
+    private final LongAdder retriedAlone = new LongAdder();
+    private final AtomicLong largestBatch = new AtomicLong();
 
     public Publisher(DSLContext db) {
         this.db = db;
     }
 
-    /** Publishes in its own transaction and returns the event's cursor. */
+    /**
+     * Publishes in its own transaction (group-committed with concurrent publishes) and returns
+     * the event's cursor once that transaction has committed.
+     */
     public long publish(StreamKey key, String type, String jsonData) {
-        return publish(db, key, type, jsonData);
+        validate(key, type, jsonData);
+        Pending me = new Pending(key, type, jsonData, Thread.currentThread());
+        lock.lock();
+        try {
+            queue.add(me);
+            if (writer == null) {
+                writer = Thread.ofPlatform().daemon().name("herald-group-commit").start(this::writeLoop);
+            } else if (writerIdle) {
+                work.signal();
+            }
+        } finally {
+            lock.unlock();
+        }
+        return me.await();
     }
 
     /** Publishes inside the caller's transaction: subscribers see it only if that commits. */
@@ -41,5 +103,246 @@ public final class Publisher {
             throw ApiException.tooLarge("signal payload exceeds PostgreSQL's NOTIFY limit of 8,000 bytes");
         }
         db.select(DSL.function("pg_notify", Object.class, DSL.val(Ping.CHANNEL), DSL.val(payload))).fetch();
+    }
+
+    /** Counters of the group commit since start (the bench and /metrics read them). */
+    public Stats stats() {
+        return new Stats(transactions.sum(), batches.sum(), batchedEvents.sum(), largestBatch.get(), retriedAlone.sum());
+    }
+
+    /** Publishes waiting for the batch in flight to commit (tests and the bench watch it). */
+    public int queued() {
+        lock.lock();
+        try {
+            return queue.size();
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /**
+     * @param transactions  publish transactions written by {@link #publish(StreamKey, String, String)}
+     * @param batches       of those, the ones holding more than one event
+     * @param batchedEvents events written in those batches
+     * @param largestBatch  the most events one transaction held
+     * @param retriedAlone  events re-published alone after their batch transaction failed
+     */
+    public record Stats(long transactions, long batches, long batchedEvents, long largestBatch, long retriedAlone) {}
+
+    // ---------------------------------------------------------------------------------------
+
+    /**
+     * Everything that would fail inside the batch statement for one caller's input alone is
+     * rejected here, before the input can share a transaction with others.
+     */
+    static void validate(StreamKey key, String type, String json) {
+        if (key == null || key.tenant() == null || key.stream() == null) throw new IllegalArgumentException("publish: no stream");
+        if (type == null) throw new IllegalArgumentException("publish: no event type");
+        if (json == null) throw new IllegalArgumentException("publish: no event data");
+        if (key.tenant().indexOf('\0') >= 0 || key.stream().indexOf('\0') >= 0 || type.indexOf('\0') >= 0) {
+            throw new IllegalArgumentException("publish: NUL character in stream or type");
+        }
+        try (JsonParser p = Json.MAPPER.getFactory().createParser(json)) {
+            JsonToken t = p.nextToken();
+            if (t == null) throw new IllegalArgumentException("publish: event data is empty");
+            int depth = 0;
+            do {
+                switch (t) {
+                    case START_OBJECT, START_ARRAY -> depth++;
+                    case END_OBJECT, END_ARRAY -> depth--;
+                    case FIELD_NAME, VALUE_STRING -> {
+                        // jsonb cannot store U+0000 (PostgreSQL: "unsupported Unicode escape sequence").
+                        if (p.getText().indexOf('\0') >= 0) {
+                            throw ApiException.badRequest("invalid_field", "'data' contains the character U+0000, which cannot be stored");
+                        }
+                    }
+                    default -> { }
+                }
+                if (depth == 0) break;
+                t = p.nextToken();
+            } while (t != null);
+            if (p.nextToken() != null) throw new IllegalArgumentException("publish: event data has trailing content");
+        } catch (IOException e) {
+            throw new IllegalArgumentException("publish: event data is not valid JSON: " + e.getMessage());
+        }
+    }
+
+    /** The writer thread: batch after batch while publishes are queued; exits when idle. */
+    private void writeLoop() {
+        boolean exitedNormally = false;
+        try {
+            for (long round = 0; round < Long.MAX_VALUE; round++) {
+                List<Pending> batch;
+                lock.lock();
+                try {
+                    long idleUntil = System.nanoTime() + IDLE_EXIT_NANOS;
+                    while (queue.isEmpty()) {
+                        long left = idleUntil - System.nanoTime();
+                        if (left <= 0) {
+                            writer = null;
+                            exitedNormally = true;
+                            return;
+                        }
+                        writerIdle = true;
+                        try {
+                            work.awaitNanos(left);
+                        } catch (InterruptedException e) {
+                            // Not a reason to strand queued callers: keep serving.
+                        } finally {
+                            writerIdle = false;
+                        }
+                    }
+                    int n = Math.min(queue.size(), MAX_BATCH);
+                    batch = new ArrayList<>(n);
+                    for (int i = 0; i < n; i++) batch.add(queue.poll());
+                } finally {
+                    lock.unlock();
+                }
+                try {
+                    write(batch);
+                } catch (RuntimeException | Error e) {
+                    log.error("group commit failed unexpectedly", e);
+                } finally {
+                    for (Pending p : batch) {
+                        if (p.state != Pending.DONE) p.fail(new IllegalStateException("publish was not completed"));
+                    }
+                }
+            }
+        } finally {
+            if (!exitedNormally) {
+                // Never leave callers parked behind a writer that died: start another.
+                lock.lock();
+                try {
+                    writer = queue.isEmpty() ? null : Thread.ofPlatform().daemon().name("herald-group-commit").start(this::writeLoop);
+                } finally {
+                    lock.unlock();
+                }
+            }
+        }
+    }
+
+    private void write(List<Pending> batch) {
+        if (batch.isEmpty()) return;
+        transactions.increment();
+        if (batch.size() == 1) {
+            writeAlone(batch.get(0));
+            return;
+        }
+        int n = batch.size();
+        String[] tenants = new String[n];
+        String[] streams = new String[n];
+        String[] types = new String[n];
+        JSONB[] datas = new JSONB[n];
+        for (int i = 0; i < n; i++) {
+            Pending p = batch.get(i);
+            tenants[i] = p.key.tenant();
+            streams[i] = p.key.stream();
+            types[i] = p.type;
+            datas[i] = JSONB.valueOf(p.data);
+        }
+        Long[] cursors;
+        try {
+            cursors = Routines.publishBatch(db.configuration(), tenants, streams, types, datas);
+        } catch (RuntimeException e) {
+            if (!rolledBackByServer(e)) {
+                // No answer from the database (connection lost, pool exhausted, shutting
+                // down): retrying one by one would only wait N times as long. Each caller
+                // gets the error; as with a single publish, the outcome is the client's to retry.
+                for (Pending p : batch) p.fail(e);
+                return;
+            }
+            // The database answered with an error, so the transaction rolled back and nothing
+            // of it exists: write each caller alone, so only the faulty one fails.
+            log.warn("a batch of {} publishes failed ({}); retrying them one by one", n, e.getMessage());
+            retriedAlone.add(n);
+            for (Pending p : batch) {
+                transactions.increment();
+                writeAlone(p);
+            }
+            return;
+        }
+        if (cursors == null || cursors.length != n) {
+            // Cannot happen with herald.publish_batch; never hand out wrong cursors if it does.
+            IllegalStateException e = new IllegalStateException("publish_batch returned " + (cursors == null ? "null" : cursors.length + " cursors") + " for " + n + " events");
+            for (Pending p : batch) p.fail(e);
+            return;
+        }
+        batches.increment();
+        batchedEvents.add(n);
+        largestBatch.accumulateAndGet(n, Math::max);
+        for (int i = 0; i < n; i++) batch.get(i).complete(cursors[i]);
+    }
+
+    private void writeAlone(Pending p) {
+        try {
+            p.complete(publish(db, p.key, p.type, p.data));
+        } catch (RuntimeException e) {
+            p.fail(e);
+        }
+    }
+
+    /**
+     * True when the database itself reported the error (an SQLSTATE outside the connection and
+     * shutdown classes): the statement — and with it the autocommit transaction — rolled back.
+     */
+    static boolean rolledBackByServer(Throwable e) {
+        int depth = 0;
+        for (Throwable t = e; t != null && depth < 32; t = t.getCause(), depth++) {
+            if (t instanceof SQLTransientException) return false;
+            if (t instanceof SQLException s) {
+                String state = s.getSQLState();
+                if (state == null || state.length() < 2) return false;
+                String cls = state.substring(0, 2);
+                return !(cls.equals("08") || cls.equals("57") || cls.equals("53") || cls.equals("58") || cls.equals("XX"));
+            }
+        }
+        return false;
+    }
+
+    /** One caller's publish waiting in the queue; its caller's thread parks until it is done. */
+    private static final class Pending {
+        static final int WAITING = 0, DONE = 1;
+
+        final StreamKey key;
+        final String type;
+        final String data;
+        final Thread thread;
+        volatile int state = WAITING;
+        long cursor;
+        RuntimeException error;
+
+        Pending(StreamKey key, String type, String data, Thread thread) {
+            this.key = key;
+            this.type = type;
+            this.data = data;
+            this.thread = thread;
+        }
+
+        void complete(long c) {
+            cursor = c;
+            state = DONE;
+            LockSupport.unpark(thread);
+        }
+
+        void fail(RuntimeException e) {
+            error = e;
+            state = DONE;
+            LockSupport.unpark(thread);
+        }
+
+        /** Parks until the writer has answered; interrupts do not abandon a queued publish. */
+        long await() {
+            boolean interrupted = false;
+            try {
+                while (state != DONE) {
+                    LockSupport.park(this);
+                    if (Thread.interrupted()) interrupted = true;
+                }
+                if (error != null) throw error;
+                return cursor;
+            } finally {
+                if (interrupted) Thread.currentThread().interrupt();
+            }
+        }
     }
 }
