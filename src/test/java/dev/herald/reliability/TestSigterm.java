@@ -3,7 +3,6 @@ package dev.herald.reliability;
 import dev.herald.Herald;
 import dev.herald.testing.Api;
 import dev.herald.testing.TestServer;
-import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 
@@ -36,18 +35,8 @@ class TestSigterm {
         runAndTerminate(List.of("-cp", cp, Herald.class.getName()));
     }
 
-    @Test
-    @Timeout(value = 120, unit = TimeUnit.SECONDS)
-    void the_packaged_jar_exits_0_within_10_s_on_sigterm() throws Exception {
-        Path jar = Path.of("target", "herald.jar");
-        Path classes = Path.of("target", "classes", "dev", "herald", "Herald.class");
-        Assumptions.assumeTrue(Files.exists(jar) && Files.exists(classes)
-                        && !Files.getLastModifiedTime(jar).toInstant().isBefore(Files.getLastModifiedTime(classes).toInstant()),
-                "no target/herald.jar as new as the compiled classes (run make build first)");
-        runAndTerminate(List.of("-jar", jar.toString()));
-    }
-
-    private void runAndTerminate(List<String> launch) throws Exception {
+    /** Starts Herald as a child JVM, sends SIGTERM, asserts exit 0 within 10 s (also used by PackagedJarIT). */
+    void runAndTerminate(List<String> launch) throws Exception {
         try (TestServer server = TestServer.start(1)) {
             int port;
             try (ServerSocket s = new ServerSocket(0)) {
