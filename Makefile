@@ -54,8 +54,11 @@ browser-deps:
 # The load benchmark (bench/README.md): its own Maven module, compiled against the server jar.
 # `make bench QUICK=1` runs the same scenarios with smaller counts in under 2 minutes.
 BENCH_CP := bench/target/classes:bench/target/lib/*:$(JAR)
-bench: check-jdk $(JAR)
+BENCH_STAMP := bench/target/.built
+$(BENCH_STAMP): bench/pom.xml $(shell find bench/src -type f 2>/dev/null) $(JAR)
 	$(MVN) -q -f bench/pom.xml package
+	@touch $@
+bench: check-jdk $(JAR) $(BENCH_STAMP)
 	"$(JAVA_HOME)/bin/java" -Xms1g -Xmx1g --enable-native-access=ALL-UNNAMED -Djava.awt.headless=true \
 	  -cp "$(BENCH_CP)" dev.herald.bench.Bench $(if $(filter 1 true yes,$(QUICK)),--quick) bench
 

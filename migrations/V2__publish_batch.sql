@@ -4,7 +4,11 @@
 -- order; one ping per stream touched carries the highest cursor (readers re-query after
 -- their own cursor, so one ping per stream loses nothing). Returns the cursors in input
 -- order. Heads are locked in (tenant, stream) order, so two batches never deadlock.
-CREATE FUNCTION herald.publish_batch(p_tenants text[], p_streams text[], p_types text[], p_datas jsonb[])
+-- p_lock_timeout_ms (optional): give up with SQLSTATE 55P03 if a head row stays locked that
+-- long (set for the rest of the transaction — with autocommit, just this statement), so a
+-- long transaction holding one stream's head cannot stall a group commit for all streams.
+CREATE FUNCTION herald.publish_batch(p_tenants text[], p_streams text[], p_types text[], p_datas jsonb[],
+                                     p_lock_timeout_ms int DEFAULT NULL)
     RETURNS bigint[]
     LANGUAGE plpgsql AS
 $$
@@ -18,6 +22,9 @@ BEGIN
     END IF;
     IF v_n = 0 THEN
         RETURN ARRAY[]::bigint[];
+    END IF;
+    IF p_lock_timeout_ms IS NOT NULL THEN
+        PERFORM set_config('lock_timeout', greatest(p_lock_timeout_ms, 1) || 'ms', true);
     END IF;
 
     WITH input AS (

@@ -42,6 +42,14 @@ import java.util.concurrent.locks.ReentrantLock;
 public final class Publisher {
     /** Upper bound on events in one batch transaction (keeps statements and arrays small). */
     public static final int MAX_BATCH = 500;
+    /**
+     * How long a batch waits for a stream's head row that someone else holds (typically an
+     * application transaction that published to that stream and has not committed yet). Past
+     * it, that stream's publishes leave the batch for the slow lane, so one held lock never
+     * stalls the group commit of every other stream.
+     */
+    static final int LOCK_TIMEOUT_MS = 500;
+    private volatile int lockTimeoutMs = LOCK_TIMEOUT_MS;
     /** The writer thread exits after this long without work (and is restarted on demand). */
     private static final long IDLE_EXIT_NANOS = 5_000_000_000L;
     private static final Logger log = LoggerFactory.getLogger(Publisher.class);
@@ -60,6 +68,10 @@ public final class Publisher {
     private final LongAdder batchedEvents = new LongAdder();
     private final LongAdder retriedAlone = new LongAdder();
     private final AtomicLong largestBatch = new AtomicLong();
+    private final LongAdder slowLane = new LongAdder();
+    // Streams whose head row was found locked: their publishes go alone, waiting as long as
+    // needed, until none is in flight (then they rejoin the batches).
+    private final java.util.concurrent.ConcurrentHashMap<StreamKey, java.util.concurrent.atomic.AtomicInteger> slowStreams = new java.util.concurrent.ConcurrentHashMap<>();
 
     public Publisher(DSLContext db) {
         this.db = db;
@@ -71,6 +83,7 @@ public final class Publisher {
      */
     public long publish(StreamKey key, String type, String jsonData) {
         validate(key, type, jsonData);
+        if (slowStreams.containsKey(key)) return publishSlow(key, type, jsonData);
         Pending me = new Pending(key, type, jsonData, Thread.currentThread());
         lock.lock();
         try {
@@ -84,6 +97,45 @@ public final class Publisher {
             lock.unlock();
         }
         return me.await();
+    }
+
+    /** The slow lane: alone, in its own transaction, waiting for the head row as long as it takes. */
+    private long publishSlow(StreamKey key, String type, String jsonData) {
+        enterSlowLane(key);
+        try {
+            slowLane.increment();
+            transactions.increment();
+            return publish(db, key, type, jsonData);
+        } finally {
+            leaveSlowLane(key);
+        }
+    }
+
+    private void enterSlowLane(StreamKey key) {
+        slowStreams.compute(key, (k, n) -> {
+            if (n == null) n = new java.util.concurrent.atomic.AtomicInteger();
+            n.incrementAndGet();
+            return n;
+        });
+    }
+
+    private void leaveSlowLane(StreamKey key) {
+        slowStreams.computeIfPresent(key, (k, n) -> n.decrementAndGet() <= 0 ? null : n);
+    }
+
+    /** Hands a queued publish to the slow lane on its own virtual thread; the writer moves on. */
+    private void toSlowLane(Pending p) {
+        p.handedOver = true;
+        enterSlowLane(p.key); // before the writer takes its next batch
+        Thread.ofVirtual().name("herald-publish-slow-lane").start(() -> {
+            try {
+                p.complete(publishSlow(p.key, p.type, p.data));
+            } catch (RuntimeException e) {
+                p.fail(e);
+            } finally {
+                leaveSlowLane(p.key);
+            }
+        });
     }
 
     /** Publishes inside the caller's transaction: subscribers see it only if that commits. */
@@ -107,7 +159,12 @@ public final class Publisher {
 
     /** Counters of the group commit since start (the bench and /metrics read them). */
     public Stats stats() {
-        return new Stats(transactions.sum(), batches.sum(), batchedEvents.sum(), largestBatch.get(), retriedAlone.sum());
+        return new Stats(transactions.sum(), batches.sum(), batchedEvents.sum(), largestBatch.get(), retriedAlone.sum(), slowLane.sum());
+    }
+
+    /** Tests hold a head row locked to force batches; they raise this so the writer keeps waiting. */
+    void lockTimeoutMillis(int ms) {
+        lockTimeoutMs = ms;
     }
 
     /** Publishes waiting for the batch in flight to commit (tests and the bench watch it). */
@@ -126,8 +183,9 @@ public final class Publisher {
      * @param batchedEvents events written in those batches
      * @param largestBatch  the most events one transaction held
      * @param retriedAlone  events re-published alone after their batch transaction failed
+     * @param slowLane      events published alone because their stream's head row was locked
      */
-    public record Stats(long transactions, long batches, long batchedEvents, long largestBatch, long retriedAlone) {}
+    public record Stats(long transactions, long batches, long batchedEvents, long largestBatch, long retriedAlone, long slowLane) {}
 
     // ---------------------------------------------------------------------------------------
 
@@ -172,31 +230,19 @@ public final class Publisher {
         boolean exitedNormally = false;
         try {
             for (long round = 0; round < Long.MAX_VALUE; round++) {
-                List<Pending> batch;
-                lock.lock();
-                try {
-                    long idleUntil = System.nanoTime() + IDLE_EXIT_NANOS;
-                    while (queue.isEmpty()) {
-                        long left = idleUntil - System.nanoTime();
-                        if (left <= 0) {
-                            writer = null;
-                            exitedNormally = true;
-                            return;
-                        }
-                        writerIdle = true;
-                        try {
-                            work.awaitNanos(left);
-                        } catch (InterruptedException e) {
-                            // Not a reason to strand queued callers: keep serving.
-                        } finally {
-                            writerIdle = false;
-                        }
+                List<Pending> batch = takeBatch();
+                if (batch == null) {
+                    exitedNormally = true;
+                    return;
+                }
+                // Publishes queued for a stream that went to the slow lane meanwhile follow it.
+                if (!slowStreams.isEmpty()) {
+                    List<Pending> keep = new ArrayList<>(batch.size());
+                    for (Pending p : batch) {
+                        if (slowStreams.containsKey(p.key)) toSlowLane(p);
+                        else keep.add(p);
                     }
-                    int n = Math.min(queue.size(), MAX_BATCH);
-                    batch = new ArrayList<>(n);
-                    for (int i = 0; i < n; i++) batch.add(queue.poll());
-                } finally {
-                    lock.unlock();
+                    batch = keep;
                 }
                 try {
                     write(batch);
@@ -204,7 +250,7 @@ public final class Publisher {
                     log.error("group commit failed unexpectedly", e);
                 } finally {
                     for (Pending p : batch) {
-                        if (p.state != Pending.DONE) p.fail(new IllegalStateException("publish was not completed"));
+                        if (p.state != Pending.DONE && !p.handedOver) p.fail(new IllegalStateException("publish was not completed"));
                     }
                 }
             }
@@ -221,28 +267,46 @@ public final class Publisher {
         }
     }
 
+    /** Waits for queued publishes and takes up to MAX_BATCH; null when idle long enough to exit. */
+    private List<Pending> takeBatch() {
+        lock.lock();
+        try {
+            long idleUntil = System.nanoTime() + IDLE_EXIT_NANOS;
+            while (queue.isEmpty()) {
+                long left = idleUntil - System.nanoTime();
+                if (left <= 0) {
+                    writer = null;
+                    return null;
+                }
+                writerIdle = true;
+                try {
+                    work.awaitNanos(left);
+                } catch (InterruptedException e) {
+                    // Not a reason to strand queued callers: keep serving.
+                } finally {
+                    writerIdle = false;
+                }
+            }
+            int n = Math.min(queue.size(), MAX_BATCH);
+            List<Pending> batch = new ArrayList<>(n);
+            for (int i = 0; i < n; i++) batch.add(queue.poll());
+            return batch;
+        } finally {
+            lock.unlock();
+        }
+    }
+
     private void write(List<Pending> batch) {
         if (batch.isEmpty()) return;
         transactions.increment();
         if (batch.size() == 1) {
-            writeAlone(batch.get(0));
+            writeAlone(batch.get(0), new java.util.HashSet<>());
             return;
         }
         int n = batch.size();
-        String[] tenants = new String[n];
-        String[] streams = new String[n];
-        String[] types = new String[n];
-        JSONB[] datas = new JSONB[n];
-        for (int i = 0; i < n; i++) {
-            Pending p = batch.get(i);
-            tenants[i] = p.key.tenant();
-            streams[i] = p.key.stream();
-            types[i] = p.type;
-            datas[i] = JSONB.valueOf(p.data);
-        }
         Long[] cursors;
         try {
-            cursors = Routines.publishBatch(db.configuration(), tenants, streams, types, datas);
+            cursors = publishBatch(batch);
         } catch (RuntimeException e) {
             if (!rolledBackByServer(e)) {
                 // No answer from the database (connection lost, pool exhausted, shutting
@@ -253,11 +317,14 @@ public final class Publisher {
             }
             // The database answered with an error, so the transaction rolled back and nothing
             // of it exists: write each caller alone, so only the faulty one fails.
-            log.warn("a batch of {} publishes failed ({}); retrying them one by one", n, e.getMessage());
+            if (!LOCK_TIMEOUT.equals(sqlState(e))) {
+                log.warn("a batch of {} publishes failed ({}); retrying them one by one", n, e.getMessage());
+            }
             retriedAlone.add(n);
+            java.util.Set<StreamKey> locked = new java.util.HashSet<>();
             for (Pending p : batch) {
                 transactions.increment();
-                writeAlone(p);
+                writeAlone(p, locked);
             }
             return;
         }
@@ -273,12 +340,51 @@ public final class Publisher {
         for (int i = 0; i < n; i++) batch.get(i).complete(cursors[i]);
     }
 
-    private void writeAlone(Pending p) {
-        try {
-            p.complete(publish(db, p.key, p.type, p.data));
-        } catch (RuntimeException e) {
-            p.fail(e);
+    private Long[] publishBatch(List<Pending> batch) {
+        int n = batch.size();
+        String[] tenants = new String[n];
+        String[] streams = new String[n];
+        String[] types = new String[n];
+        JSONB[] datas = new JSONB[n];
+        for (int i = 0; i < n; i++) {
+            Pending p = batch.get(i);
+            tenants[i] = p.key.tenant();
+            streams[i] = p.key.stream();
+            types[i] = p.type;
+            datas[i] = JSONB.valueOf(p.data);
         }
+        return Routines.publishBatch(db.configuration(), tenants, streams, types, datas, lockTimeoutMs);
+    }
+
+    /** One publish in its own statement, still with the lock timeout; a held head sends it to the slow lane. */
+    private void writeAlone(Pending p, java.util.Set<StreamKey> locked) {
+        if (locked.contains(p.key)) {
+            p.handedOver = true;
+            toSlowLane(p);
+            return;
+        }
+        try {
+            Long[] c = publishBatch(List.of(p));
+            p.complete(c[0]);
+        } catch (RuntimeException e) {
+            if (LOCK_TIMEOUT.equals(sqlState(e))) {
+                locked.add(p.key);
+                p.handedOver = true;
+                toSlowLane(p);
+            } else {
+                p.fail(e);
+            }
+        }
+    }
+
+    private static final String LOCK_TIMEOUT = "55P03";
+
+    static String sqlState(Throwable e) {
+        int depth = 0;
+        for (Throwable t = e; t != null && depth < 32; t = t.getCause(), depth++) {
+            if (t instanceof SQLException s) return s.getSQLState();
+        }
+        return null;
     }
 
     /**
@@ -308,6 +414,8 @@ public final class Publisher {
         final String data;
         final Thread thread;
         volatile int state = WAITING;
+        /** Given to the slow lane, which will answer it. */
+        volatile boolean handedOver;
         long cursor;
         RuntimeException error;
 

@@ -6,6 +6,7 @@ import dev.herald.testing.TestDatabase;
 import dev.herald.testing.TestServer;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
 import java.sql.Connection;
@@ -72,6 +73,12 @@ class TestGroupCommit {
 
     static Publisher publisher() {
         return server.herald().publisher();
+    }
+
+    /** Most tests hold a head row to make batches certain: the writer must keep waiting for it. */
+    @BeforeEach
+    void writerWaitsForHeldHeads() {
+        publisher().lockTimeoutMillis(60_000);
     }
 
     static Future<Api.Response> publishAsync(String user, String type, Map<String, Object> data) {
@@ -178,6 +185,31 @@ class TestGroupCommit {
             assertEquals(null, byStream.get(key.stream()).put(inTx.get(i), "tx-" + i), "cursor handed out twice");
         }
         assertStreamMatches("gc", key.stream(), byStream.get(key.stream()));
+    }
+
+    @Test
+    void a_stream_whose_head_another_transaction_holds_does_not_stall_publishes_to_other_streams() throws Exception {
+        publisher().lockTimeoutMillis(200);
+        assertEquals(201, api.post("/api/v1/users/held/events", writer, Map.of("type", "first", "data", Map.of("id", "first"))).status());
+        long slowBefore = publisher().stats().slowLane();
+        Future<Api.Response> held1, held2;
+        List<Future<Api.Response>> free = new ArrayList<>();
+        try (HeadLock lock = HeadLock.take(server.databaseUrl(), "gc", "user:held")) {
+            held1 = publishAsync("held", "ok", Map.of("id", "held-1"));
+            await(() -> publisher().stats().slowLane() > slowBefore, "the publish to the held stream leaves the group commit");
+            held2 = publishAsync("held", "ok", Map.of("id", "held-2"));
+            // While the lock is still held, publishes to other streams commit.
+            for (int i = 0; i < 10; i++) free.add(publishAsync("free" + (i % 3), "ok", Map.of("id", "free-" + i)));
+            Map<String, Map<Long, String>> byStream = new HashMap<>();
+            for (int i = 0; i < free.size(); i++) record(byStream, free.get(i), "user:free" + (i % 3), "free-" + i);
+            for (var e : byStream.entrySet()) assertStreamMatches("gc", e.getKey(), e.getValue());
+            assertTrue(!held1.isDone() && !held2.isDone(), "the held stream's publishes wait for its lock");
+        }
+        Map<String, Map<Long, String>> held = new HashMap<>();
+        held.computeIfAbsent("user:held", k -> new HashMap<>()).put(1L, "first");
+        record(held, held1, "user:held", "held-1");
+        record(held, held2, "user:held", "held-2");
+        assertStreamMatches("gc", "user:held", held.get("user:held"));
     }
 
     // --- helpers ---------------------------------------------------------------------------
