@@ -77,8 +77,9 @@ public final class Database implements AutoCloseable {
             return EmbeddedPostgres.builder()
                     .setDataDirectory(config.dataDir().resolve("pg").toFile())
                     .setCleanDataDirectory(false)
-                    // zonky turns synchronous_commit off by default; Herald promises that a
-                    // committed event survives a crash.
+                    // zonky starts PostgreSQL with fsync off (-F) and synchronous_commit off;
+                    // Herald promises that a committed event survives a crash.
+                    .setServerConfig("fsync", "on")
                     .setServerConfig("synchronous_commit", "on")
                     .setServerConfig("max_connections", "200")
                     .start();

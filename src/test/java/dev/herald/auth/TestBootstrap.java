@@ -43,6 +43,9 @@ class TestBootstrap {
             Matcher m = Pattern.compile("\\n\\s+([A-Za-z0-9]{40})\\s*\\n").matcher(captured.toString(StandardCharsets.UTF_8));
             assertTrue(m.find(), "the operator token is printed");
             operator = m.group(1);
+            // Durable: zonky's defaults (fsync and synchronous_commit off) are overridden.
+            assertEquals("on", first.database().dsl().fetchValue("SHOW fsync"));
+            assertEquals("on", first.database().dsl().fetchValue("SHOW synchronous_commit"));
             Api api = new Api("http://127.0.0.1:" + first.port());
             Api.Response minted = api.post("/api/v1/admin/tokens", operator, Map.of("tenant", "acme", "user", "zed", "scopes", List.of("events:read", "events:write")));
             assertEquals(201, minted.status(), minted.toString());
