@@ -90,6 +90,13 @@ public final class WebServer {
         }
         ctx.status(e.status());
         e.headers().forEach(ctx::header);
+        // Answering before reading the request's body (413, or 401/403 before Body.read),
+        // Jetty drains what has already arrived and closes the connection if more is still
+        // coming: say so, or a client reuses the dead connection for its next request and
+        // fails ("received no bytes"). Found by the hostile-input test.
+        if (ctx.attribute(Body.READ) == null && (ctx.req().getContentLengthLong() > 0 || ctx.header("Transfer-Encoding") != null)) {
+            ctx.header("Connection", "close");
+        }
         Map<String, Object> body = Map.of("error", Map.of("code", e.code(), "message", e.getMessage() == null ? "" : e.getMessage()));
         ctx.contentType("application/json; charset=utf-8").result(Json.write(body));
     }
