@@ -62,6 +62,10 @@ public final class WebServer {
                     log.error("NOTIFY queue full: {} {} refused (a LISTEN connection somewhere has stopped reading)", ctx.method(), ctx.path());
                     error(ctx, new ApiException(503, "notify_queue_full",
                             "the database's notification queue is full; nothing was written; retry later", Map.of("Retry-After", "5")));
+                } else if (e instanceof IllegalArgumentException && e.getMessage() != null && e.getMessage().startsWith("URLDecoder:")) {
+                    // Jetty lets '%' + a non-hex character through in a path; Javalin's decoding
+                    // of path parameters then throws (found by the hostile-input test, seed 3).
+                    error(ctx, ApiException.badRequest("bad_request", "malformed percent-encoding in the URL"));
                 } else if (isDatabaseDown(e)) {
                     log.warn("database unavailable for {} {}: {}", ctx.method(), ctx.path(), e.getMessage());
                     error(ctx, new ApiException(503, "database_unavailable", "the database is unavailable; retry shortly", Map.of("Retry-After", "1")));
