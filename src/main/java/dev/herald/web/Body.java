@@ -18,6 +18,8 @@ import java.util.regex.Pattern;
  * missing required fields and malformed JSON are 400.
  */
 public final class Body {
+    /** Request attribute: the body was read to its end (see WebServer.error). */
+    public static final String READ = "herald.body.read";
     private final ObjectNode node;
 
     private Body(ObjectNode node) {
@@ -34,6 +36,7 @@ public final class Body {
             throw ApiException.badRequest("invalid_body", "could not read the request body");
         }
         if (bytes.length > maxBytes) throw tooLarge(maxBytes);
+        ctx.attribute(READ, Boolean.TRUE);
         if (bytes.length == 0) throw ApiException.badRequest("invalid_json", "a JSON object body is required");
         JsonNode parsed;
         try {

@@ -31,6 +31,10 @@ public final class JsonErrorHandler extends ErrorHandler {
         if (status < 400) status = 500;
         response.setStatus(status);
         response.getHeaders().put(HttpHeader.CACHE_CONTROL, "no-store");
+        // Jetty closes the connection after a request it could not parse, without saying so:
+        // a pooling client then sends its next request into the closed connection ("received
+        // no bytes"). Say it. Found by the hostile-input test.
+        response.getHeaders().put(HttpHeader.CONNECTION, "close");
         if (HttpStatus.hasNoBody(status) || "HEAD".equals(request.getMethod())) {
             callback.succeeded();
             return true;

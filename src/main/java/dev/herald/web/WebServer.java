@@ -62,6 +62,10 @@ public final class WebServer {
                     log.error("NOTIFY queue full: {} {} refused (a LISTEN connection somewhere has stopped reading)", ctx.method(), ctx.path());
                     error(ctx, new ApiException(503, "notify_queue_full",
                             "the database's notification queue is full; nothing was written; retry later", Map.of("Retry-After", "5")));
+                } else if (e instanceof IllegalArgumentException && e.getMessage() != null && e.getMessage().startsWith("URLDecoder:")) {
+                    // Jetty lets '%' + a non-hex character through in a path; Javalin's decoding
+                    // of path parameters then throws (found by the hostile-input test, seed 3).
+                    error(ctx, ApiException.badRequest("bad_request", "malformed percent-encoding in the URL"));
                 } else if (isDatabaseDown(e)) {
                     log.warn("database unavailable for {} {}: {}", ctx.method(), ctx.path(), e.getMessage());
                     error(ctx, new ApiException(503, "database_unavailable", "the database is unavailable; retry shortly", Map.of("Retry-After", "1")));
@@ -90,6 +94,13 @@ public final class WebServer {
         }
         ctx.status(e.status());
         e.headers().forEach(ctx::header);
+        // Answering before reading the request's body (413, or 401/403 before Body.read),
+        // Jetty drains what has already arrived and closes the connection if more is still
+        // coming: say so, or a client reuses the dead connection for its next request and
+        // fails ("received no bytes"). Found by the hostile-input test.
+        if (ctx.attribute(Body.READ) == null && (ctx.req().getContentLengthLong() > 0 || ctx.header("Transfer-Encoding") != null)) {
+            ctx.header("Connection", "close");
+        }
         Map<String, Object> body = Map.of("error", Map.of("code", e.code(), "message", e.getMessage() == null ? "" : e.getMessage()));
         ctx.contentType("application/json; charset=utf-8").result(Json.write(body));
     }

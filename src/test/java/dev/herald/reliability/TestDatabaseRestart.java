@@ -7,6 +7,8 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
 
+import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.net.ServerSocket;
 import java.nio.file.Path;
 import java.sql.Connection;
@@ -18,6 +20,7 @@ import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -102,11 +105,11 @@ class TestDatabaseRestart {
             assertTrue(probeMs < 3_000, "/readyz took " + probeMs + " ms while the database was down");
             // a new stream is refused with 503 JSON too (not a half-open event stream)
             // (both wait for the pool's connection timeout: run them side by side)
-            var refusedSseF = java.util.concurrent.CompletableFuture.supplyAsync(() -> {
+            CompletableFuture<RawSse> refusedSseF = CompletableFuture.supplyAsync(() -> {
                 try {
                     return RawSse.open(cluster.replica(1).port(), "/api/v1/events", readTokens.get(0), 0L);
-                } catch (java.io.IOException e) {
-                    throw new java.io.UncheckedIOException(e);
+                } catch (IOException e) {
+                    throw new UncheckedIOException(e);
                 }
             });
             Api.Response refused = a0.post("/api/v1/users/ra/events", write, Map.of("type", "while.down"));

@@ -160,12 +160,14 @@ class TestHostileInput {
     void hostile_ids_and_path_traversal_never_reach_a_stream() throws Exception {
         Hostile h = new Hostile(2);
         for (int n = 0; n < 100; n++) {
-            String id = n % 4 == 0 ? h.pick(List.of("..", "../..", "..%2f..%2fadmin", "%2e%2e", "a/../hank", "hank/..", "hank%00", "hank%2f", "x".repeat(129), ""))
+            String id = n % 4 == 0 ? h.pick(List.of("..", "../..", "..%2f..%2fadmin", "%2e%2e", "a/../hank", "hank/..", "hank%00", "hank%2f", "a;%zz", "a;%d\u00e9", "x".repeat(129), ""))
                     : n % 4 == 1 ? "x".repeat(h.between(129, 5000)) : h.junk(40);
             if (id.equals("hank")) continue;
             String path = n % 4 == 0 ? id : Hostile.enc(id);
-            Api.Response r = api.send("POST", "/api/v1/users/" + path + "/events", userWrite, Map.of("type", "x.y"), Map.of());
-            assertClientError("user id '" + id + "'", r);
+            if (uriAccepted(path)) {
+                Api.Response r = api.send("POST", "/api/v1/users/" + path + "/events", userWrite, Map.of("type", "x.y"), Map.of());
+                assertClientError("user id '" + id + "'", r);
+            }
             // and raw, unencoded, as a client that does not care would send it
             String raw = id.replaceAll("[\\s\\p{Cntrl}]", "_");
             RawHttp.Response rr = RawHttp.send(port, ("POST /api/v1/users/" + raw + "/events HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " + userWrite
@@ -227,8 +229,11 @@ class TestHostileInput {
                 "{'type':'a.b'}", "{\"type\":\"a.b\",}", "\u00ff\u00fe{}"));
         for (int n = 0; n < 40; n++) bodies.add(h.junk(300));
         for (String b : bodies) {
-            Api.Response r = api.post("/api/v1/users/hank/events", userWrite, b);
-            assertClientError("body " + (b.length() > 80 ? b.substring(0, 80) + "…" : b), r);
+            String what = "body " + (b.length() > 80 ? b.substring(0, 80) + "…" : b);
+            // Over the 64 KiB limit the server answers 413 while the body is still arriving and
+            // closes: a raw client reads that answer whatever state its upload is in.
+            if (b.length() > 64 * 1024) assertClientError(what, rawPost("/api/v1/users/hank/events", userWrite, b));
+            else assertClientError(what, api.post("/api/v1/users/hank/events", userWrite, b));
         }
     }
 
@@ -255,10 +260,13 @@ class TestHostileInput {
         r = RawHttp.send(port, chunked.toByteArray());
         assertClientError("10 MB chunked body", r);
         assertEquals(413, r.status());
-        // the same through an ordinary client
-        Api.Response big = api.post("/api/v1/users/hank/events", userWrite, "{\"type\":\"a.b\",\"data\":\"" + "x".repeat(10 * 1024 * 1024) + "\"}");
-        assertClientError("10 MB JSON", big);
-        assertEquals(413, big.status());
+        // a body just over the limit, which Jetty has mostly received when it answers: the
+        // answer says the connection closes, so a pooling client does not reuse it
+        Api.Response over = api.post("/api/v1/users/hank/events", userWrite, "{\"type\":\"a.b\",\"data\":\"" + "x".repeat(70_000) + "\"}");
+        assertClientError("a 70 KB body", over);
+        assertEquals(413, over.status());
+        assertEquals("close", over.header("Connection"));
+        assertEquals(200, api.get("/api/v1/events/backlog", userRead).status(), "the client's next request works");
 
         StringBuilder many = new StringBuilder("GET /api/v1/events/backlog HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " + userRead + "\r\n");
         for (int i = 0; i < 5_000; i++) many.append("X-Flood-").append(i).append(": ").append(i).append("\r\n");
@@ -305,6 +313,8 @@ class TestHostileInput {
                 "GET /api/v1/events HTTP/1.1\r\nHost: x\r\nAccept: text/html\r\n\r\n")) {
             assertClientError(req.substring(0, req.indexOf('\r')), RawHttp.send(port, req));
         }
+        // Jetty closes the connection after a request it could not parse: the answer says so
+        assertEquals("close", RawHttp.send(port, "GET /%zz HTTP/1.1\r\nHost: x\r\n\r\n").header("connection"));
         // An unknown HTTP version is not a client error in HTTP's terms (505), but JSON all the same.
         RawHttp.Response v = RawHttp.send(port, "GET /healthz HTTP/9.9\r\nHost: x\r\n\r\n");
         assertEquals(505, v.status());
@@ -333,6 +343,22 @@ class TestHostileInput {
             assertEquals("still.alive", e.event());
         }
         if (cases < 400) fail("too few hostile cases ran: " + cases);
+    }
+
+    /** Whether java.net.URI (hence the JDK client) accepts this path at all; the raw variant always runs. */
+    static boolean uriAccepted(String path) {
+        try {
+            java.net.URI.create("http://127.0.0.1/" + path);
+            return true;
+        } catch (IllegalArgumentException e) {
+            return false;
+        }
+    }
+
+    static RawHttp.Response rawPost(String path, String token, String body) throws java.io.IOException {
+        byte[] b = body.getBytes(StandardCharsets.UTF_8);
+        return RawHttp.send(port, concat(("POST " + path + " HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " + token
+                + "\r\nContent-Type: application/json\r\nContent-Length: " + b.length + "\r\nConnection: close\r\n\r\n").getBytes(StandardCharsets.US_ASCII), b));
     }
 
     private static byte[] concat(byte[] a, byte[] b) {
