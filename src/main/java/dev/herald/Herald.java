@@ -65,7 +65,7 @@ public final class Herald implements AutoCloseable {
         this.publisher = new Publisher(db.dsl());
         this.hub = new Hub(events, config.ringSize(), metrics);
         this.sessions = new Sessions(config.slowClientTimeout(), metrics);
-        this.auth = new Auth(tokens);
+        this.auth = new Auth(tokens, prefix -> publisher.notify(Ping.control("revoke", prefix)));
         this.listener = new Listener(db.url(), hub, publisher::notify, config.watchdogInterval(), config.watchdogDeadline());
         Sse sse = new Sse(hub, sessions, config.sseRetryMillis(), config.heartbeat().toMillis(), metrics);
 

@@ -35,8 +35,12 @@ public final class Auth {
             .build();
     private volatile Consumer<String> onRevoked = prefix -> {};
 
-    public Auth(TokenStore store) {
+    private final Consumer<String> broadcast;
+
+    /** {@code broadcast} tells every replica of a revocation (a control ping); best effort. */
+    public Auth(TokenStore store, Consumer<String> broadcast) {
         this.store = store;
+        this.broadcast = broadcast;
     }
 
     /** Called with a revoked token's prefix (locally or from another replica's ping). */
@@ -80,8 +84,15 @@ public final class Auth {
 
     public boolean revoke(String prefix) {
         boolean done = store.revoke(prefix);
-        if (done) revoked(prefix);
-        return done;
+        if (!done) return false;
+        revoked(prefix);
+        try {
+            // Other replicas end the token's streams at once; the revocation poll is the backstop.
+            broadcast.accept(prefix);
+        } catch (RuntimeException e) {
+            log.warn("could not broadcast the revocation of {}: {}", prefix, e.getMessage());
+        }
+        return true;
     }
 
     /** A token was revoked (here or on another replica): forget it and end its streams. */
