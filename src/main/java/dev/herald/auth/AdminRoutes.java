@@ -59,7 +59,7 @@ public final class AdminRoutes {
         List<String> ordered = new ArrayList<>();
         for (Scope s : Scope.values()) if (scopes.contains(s)) ordered.add(s.wire());
         out.put("scopes", ordered);
-        ctx.status(201).contentType("application/json; charset=utf-8").result(Json.write(out));
+        Json.respond(ctx, 201, out);
     }
 
     private void revoke(Context ctx) {

@@ -93,9 +93,6 @@ public final class ChatRoutes {
         return UUID.fromString(v);
     }
 
-    private static void json(Context ctx, int status, JsonNode body) {
-        ctx.status(status).contentType("application/json; charset=utf-8").result(body.toString());
-    }
 
     private static String title(Body body, boolean required) {
         String t = required ? body.text("title", TITLE_MAX) : body.optText("title", TITLE_MAX);
@@ -108,7 +105,7 @@ public final class ChatRoutes {
         Body body = Body.read(ctx, maxBody);
         Chat chat = chats.create(p.tenant(), p.user(), title(body, true));
         metrics.published(1);
-        json(ctx, 201, chat.json());
+        Json.respond(ctx, 201, chat.json());
     }
 
     private void list(Context ctx) {
@@ -126,13 +123,13 @@ public final class ChatRoutes {
         for (Chat c : found) arr.add(c.json());
         ObjectNode out = Json.object();
         out.set("chats", arr);
-        json(ctx, 200, out);
+        Json.respond(ctx, 200, out);
     }
 
     private void get(Context ctx) {
         Principal p = user(ctx, false, Scope.EVENTS_READ);
         UUID id = chatId(ctx);
-        json(ctx, 200, chats.find(p.tenant(), p.user(), id).orElseThrow(ChatRoutes::noSuchChat).json());
+        Json.respond(ctx, 200, chats.find(p.tenant(), p.user(), id).orElseThrow(ChatRoutes::noSuchChat).json());
     }
 
     private void patch(Context ctx) {
@@ -157,7 +154,7 @@ public final class ChatRoutes {
         ChatRepository.Updated u = chats.update(p.tenant(), p.user(), id, new ChatRepository.Patch(title, status, setDiff, diff))
                 .orElseThrow(ChatRoutes::noSuchChat);
         metrics.published(u.kinds().size());
-        json(ctx, 200, u.chat().json());
+        Json.respond(ctx, 200, u.chat().json());
     }
 
     private static String status(Body body) {
@@ -185,7 +182,7 @@ public final class ChatRoutes {
         Event e = chats.postMessage(p.tenant(), p.user(), id, role, body.node().get("content"))
                 .orElseThrow(ChatRoutes::noSuchChat);
         metrics.published(1);
-        json(ctx, 201, ChatWire.message(e));
+        Json.respond(ctx, 201, ChatWire.message(e));
     }
 
     private void messages(Context ctx) {
@@ -203,7 +200,7 @@ public final class ChatRoutes {
         for (Event e : rows) arr.add(ChatWire.message(e));
         ObjectNode out = Json.object();
         out.set("messages", arr);
-        json(ctx, 200, out);
+        Json.respond(ctx, 200, out);
     }
 
     /** The chat's stream: from the beginning without a cursor; ends after its deleted event. */
@@ -277,7 +274,7 @@ public final class ChatRoutes {
         }
         ObjectNode res = Json.object();
         res.set("relayed", relayed);
-        json(ctx, 202, res);
+        Json.respond(ctx, 202, res);
     }
 
     private record Transient(String event, ObjectNode data) {}

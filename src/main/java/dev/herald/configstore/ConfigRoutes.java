@@ -8,6 +8,7 @@ import dev.herald.ops.Metrics;
 import dev.herald.sse.Sse;
 import dev.herald.web.ApiException;
 import dev.herald.web.Body;
+import dev.herald.web.Json;
 import dev.herald.web.Params;
 import io.javalin.config.RoutesConfig;
 import io.javalin.http.Context;
@@ -53,7 +54,7 @@ public final class ConfigRoutes {
         ConfigKey key = key(ctx, p);
         ConfigEntry e = store.get(key);
         if (!e.present()) throw notFound(key);
-        json(ctx, 200, e.body());
+        Json.respondRaw(ctx, 200, e.body());
     }
 
     private void put(Context ctx) {
@@ -65,7 +66,7 @@ public final class ConfigRoutes {
         if (value == null) throw Body.missing("value");
         ConfigEntry e = store.put(key, value.toString());
         metrics.published(1);
-        json(ctx, 200, e.body());
+        Json.respondRaw(ctx, 200, e.body());
     }
 
     private void delete(Context ctx) {
@@ -81,7 +82,4 @@ public final class ConfigRoutes {
         return ApiException.notFound("no config entry " + key.kind().wire() + "/" + key.entity());
     }
 
-    private static void json(Context ctx, int status, String body) {
-        ctx.status(status).contentType("application/json; charset=utf-8").result(body);
-    }
 }

@@ -85,7 +85,7 @@ public final class UserEventRoutes {
         long cursor = publisher.publish(key, type, data == null ? "{}" : data.toString());
         metrics.published(1);
         ObjectNode out = Json.object().put("stream", key.stream()).put("cursor", cursor);
-        ctx.status(201).contentType("application/json; charset=utf-8").result(out.toString());
+        Json.respond(ctx, 201, out);
     }
 
     private void backlog(Context ctx) {
@@ -105,6 +105,6 @@ public final class UserEventRoutes {
         out.set("events", arr);
         out.put("head", info.head());
         if (info.prunedThrough() > 0) out.put("oldest", info.prunedThrough() + 1);
-        ctx.contentType("application/json; charset=utf-8").result(out.toString());
+        Json.respond(ctx, 200, out);
     }
 }

@@ -72,7 +72,7 @@ public final class InboxRoutes {
         NotificationInput in = NotificationInput.from(Body.read(ctx, maxBody));
         Notification n = repo.create(p.tenantOrThrow(), user, in);
         metrics.published(1);
-        json(ctx.status(201), n.toJson());
+        Json.respond(ctx, 201, n.toJson());
     }
 
     private void list(Context ctx) {
@@ -94,7 +94,7 @@ public final class InboxRoutes {
         ArrayNode arr = out.putArray("notifications");
         for (Notification n : page.notifications()) arr.add(n.toJson());
         out.put("unread_count", page.unreadCount());
-        json(ctx, out);
+        Json.respond(ctx, 200, out);
     }
 
     private void readStatus(Context ctx) {
@@ -107,7 +107,7 @@ public final class InboxRoutes {
         boolean read = Body.read(ctx, maxBody).bool("is_read");
         InboxRepository.Marked m = repo.mark(tenant, user, id, read).orElseThrow(InboxRoutes::notFound);
         if (m.changed()) metrics.published(1);
-        json(ctx, m.notification().toJson());
+        Json.respond(ctx, 200, m.notification().toJson());
     }
 
     private void markAllRead(Context ctx) {
@@ -150,7 +150,4 @@ public final class InboxRoutes {
         return ApiException.notFound("no such notification");
     }
 
-    private static void json(Context ctx, ObjectNode body) {
-        ctx.contentType("application/json; charset=utf-8").result(body.toString());
-    }
 }

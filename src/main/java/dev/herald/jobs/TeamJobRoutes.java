@@ -62,7 +62,7 @@ public final class TeamJobRoutes {
                 .put("team", team)
                 .put("job_id", job)
                 .put("status", status);
-        ctx.status(201).contentType("application/json; charset=utf-8").result(out.toString());
+        Json.respond(ctx, 201, out);
     }
 
     private Sse.Target target(Context ctx) {

@@ -35,7 +35,7 @@ public final class OpsRoutes {
             body.put("status", database && listening ? "ready" : "unavailable");
             body.put("database", database);
             body.put("listener", listening);
-            ctx.status(database && listening ? 200 : 503).contentType("application/json; charset=utf-8").result(Json.write(body));
+            Json.respond(ctx, database && listening ? 200 : 503, body);
         });
         routes.get("/metrics", ctx -> ctx.contentType("text/plain; version=0.0.4; charset=utf-8").result(metrics.scrape()));
     }

@@ -44,7 +44,7 @@ public final class JsonErrorHandler extends ErrorHandler {
         if (message.length() > 200) message = message.substring(0, 200) + "…";
         byte[] body = Json.write(Map.of("error", Map.of("code", WebServer.codeFor(status), "message", message)))
                 .getBytes(StandardCharsets.UTF_8);
-        response.getHeaders().put(HttpHeader.CONTENT_TYPE, "application/json; charset=utf-8");
+        response.getHeaders().put(HttpHeader.CONTENT_TYPE, Json.CONTENT_TYPE);
         response.write(true, ByteBuffer.wrap(body), callback);
         return true;
     }

@@ -102,7 +102,7 @@ public final class WebServer {
             ctx.header("Connection", "close");
         }
         Map<String, Object> body = Map.of("error", Map.of("code", e.code(), "message", e.getMessage() == null ? "" : e.getMessage()));
-        ctx.contentType("application/json; charset=utf-8").result(Json.write(body));
+        Json.respond(ctx, e.status(), body);
     }
 
     static String codeFor(int status) {
