@@ -1,5 +1,7 @@
 package dev.herald.reliability;
 
+import dev.herald.testing.SseFrames;
+
 import java.io.BufferedReader;
 import java.io.ByteArrayOutputStream;
 import java.io.EOFException;
@@ -105,34 +107,21 @@ final class RawSse implements AutoCloseable {
     private void read(InputStream body) {
         End how = End.ABORTED;
         try (BufferedReader r = new BufferedReader(new InputStreamReader(body, StandardCharsets.UTF_8))) {
-            Long id = null;
-            String event = null;
-            StringBuilder data = null;
-            long parsed = 0;
-            String line;
-            while ((line = r.readLine()) != null) {
-                if (line.isEmpty()) {
-                    if (data != null) {
-                        events.add(new Event(id, event == null ? "message" : event, data.toString()));
-                        if (eventsPerMilli > 0 && ++parsed % eventsPerMilli == 0) Thread.sleep(1);
-                    }
-                    id = null;
-                    event = null;
-                    data = null;
-                } else if (line.startsWith(":")) {
-                    synchronized (comments) {
-                        comments.add(line.substring(1).trim());
-                    }
-                } else if (line.startsWith("id:")) {
-                    id = Long.parseLong(line.substring(3).trim());
-                } else if (line.startsWith("event:")) {
-                    event = line.substring(6).trim();
-                } else if (line.startsWith("data:")) {
-                    String d = line.substring(5);
-                    if (d.startsWith(" ")) d = d.substring(1);
-                    data = data == null ? new StringBuilder(d) : data.append('\n').append(d);
+            long[] parsed = {0};
+            SseFrames.parse(r, new SseFrames.Handler() {
+                @Override
+                public void event(Long id, String event, String data) throws InterruptedException {
+                    events.add(new Event(id, event, data));
+                    if (eventsPerMilli > 0 && ++parsed[0] % eventsPerMilli == 0) Thread.sleep(1);
                 }
-            }
+
+                @Override
+                public void comment(String text) {
+                    synchronized (comments) {
+                        comments.add(text);
+                    }
+                }
+            });
             how = End.CLEAN;
         } catch (IOException | InterruptedException e) {
             how = End.ABORTED;

@@ -81,32 +81,24 @@ public final class SseClient implements AutoCloseable {
 
     private void read() {
         try (BufferedReader r = new BufferedReader(new InputStreamReader(response.body(), StandardCharsets.UTF_8))) {
-            Long id = null;
-            String event = null;
-            StringBuilder data = null;
-            String line;
-            while ((line = r.readLine()) != null) {
-                if (line.isEmpty()) {
-                    if (data != null) events.add(new Event(id, event == null ? "message" : event, data.toString()));
-                    id = null;
-                    event = null;
-                    data = null;
-                } else if (line.startsWith(":")) {
-                    synchronized (this) {
-                        comments.add(line.substring(1).trim());
-                    }
-                } else if (line.startsWith("id:")) {
-                    id = Long.parseLong(line.substring(3).trim());
-                } else if (line.startsWith("event:")) {
-                    event = line.substring(6).trim();
-                } else if (line.startsWith("data:")) {
-                    String d = line.substring(5);
-                    if (d.startsWith(" ")) d = d.substring(1);
-                    data = data == null ? new StringBuilder(d) : data.append('\n').append(d);
-                } else if (line.startsWith("retry:")) {
-                    retry = line.substring(6).trim();
+            SseFrames.parse(r, new SseFrames.Handler() {
+                @Override
+                public void event(Long id, String event, String data) {
+                    events.add(new Event(id, event, data));
                 }
-            }
+
+                @Override
+                public void comment(String text) {
+                    synchronized (SseClient.this) {
+                        comments.add(text);
+                    }
+                }
+
+                @Override
+                public void retry(String value) {
+                    retry = value;
+                }
+            });
         } catch (Exception ignored) {
             // closed by us or the server
         } finally {
