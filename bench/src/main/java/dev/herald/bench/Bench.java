@@ -162,6 +162,10 @@ public final class Bench {
             env.put("HERALD_ADMIN_TOKEN", Scenarios.ADMIN);
             env.put("HERALD_PORT", "0");
             env.put("HERALD_LOG_LEVEL", "WARN");
+            // The bench's thousands of connections share a few users: the per-user replay
+            // budget (60 connects a minute by default) would refuse most of them.
+            env.put("HERALD_REPLAY_CONNECTS", "0");
+            env.put("HERALD_REPLAY_ROWS", "0");
             try (ServerProcess herald = ServerProcess.start("herald", env, "1g", Path.of("bench/target/herald-server.log"))) {
                 Scenarios s = new Scenarios(db, herald);
                 List<String> users = new ArrayList<>();

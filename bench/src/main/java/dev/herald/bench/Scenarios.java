@@ -160,6 +160,44 @@ final class Scenarios {
         System.out.println("  warning: the server still had " + server.stats().get("sse").asInt() + " SSE connections 30 s after the clients closed");
     }
 
+    /** The payload forwarder baseline's write: the whole event travels in the NOTIFY. */
+    static final String FORWARD_SQL = "SELECT pg_notify('" + Forwarder.CHANNEL + "', ? || '|{\"seq\":' || ?::bigint || ',\"t\":' || ?::bigint || ',\"ts\":' || (extract(epoch FROM clock_timestamp()) * 1000000)::bigint || '}')";
+
+    /** Binds one ticket's parameters. */
+    interface Binder {
+        void bind(PreparedStatement ps, long ticket) throws Exception;
+    }
+
+    /** Makes a Binder for a worker's connection (e.g. to create its arrays once). */
+    interface Binders {
+        Binder on(Connection c) throws Exception;
+    }
+
+    /** A worker on its own connection running one prepared query per ticket; latency optional. */
+    Paced.Worker jdbcWorker(String app, String sql, Hist latency, Binders binders) throws Exception {
+        Connection c = db.connect(app);
+        PreparedStatement ps = c.prepareStatement(sql);
+        Binder bind = binders.on(c);
+        return new Paced.Worker() {
+            @Override
+            public void run(long ticket) throws Exception {
+                bind.bind(ps, ticket);
+                long s = System.nanoTime();
+                ps.executeQuery().close();
+                if (latency != null) latency.recordMicros((System.nanoTime() - s) / 1000);
+            }
+
+            @Override
+            public void close() {
+                try {
+                    c.close();
+                } catch (Exception ignored) {
+                    // done
+                }
+            }
+        };
+    }
+
     // --- publishing ------------------------------------------------------------------------
 
     /** A worker publishing over HTTP (keep-alive) to the user that `userOf(ticket)` names. */
@@ -266,26 +304,11 @@ final class Scenarios {
         ev.recording = true;
         java.util.concurrent.atomic.AtomicLong seq = new java.util.concurrent.atomic.AtomicLong();
         Paced pw = Paced.run(4, rate, seconds, i -> {
-            Connection c = db.connect("bench-fwd-writer");
-            PreparedStatement ps = c.prepareStatement("SELECT pg_notify('" + Forwarder.CHANNEL + "', ? || '|{\"seq\":' || ?::bigint || ',\"t\":' || ?::bigint || ',\"ts\":' || (extract(epoch FROM clock_timestamp()) * 1000000)::bigint || '}')");
-            return new Paced.Worker() {
-                @Override
-                public void run(long t) throws Exception {
-                    ps.setString(1, "f" + ThreadLocalRandom.current().nextInt(streams));
-                    ps.setLong(2, seq.incrementAndGet());
-                    ps.setLong(3, Clock.nowMicros());
-                    ps.executeQuery().close();
-                }
-
-                @Override
-                public void close() {
-                    try {
-                        c.close();
-                    } catch (Exception ignored) {
-                        // done
-                    }
-                }
-            };
+            return jdbcWorker("bench-fwd-writer", FORWARD_SQL, null, c -> (ps, t) -> {
+                ps.setString(1, "f" + ThreadLocalRandom.current().nextInt(streams));
+                ps.setLong(2, seq.incrementAndGet());
+                ps.setLong(3, Clock.nowMicros());
+            });
         });
         if (pw.errors.sum() > 0) System.out.println("  forwarder writer: " + pw.errors.sum() + " errors, first: " + pw.firstError);
         Clock.sleepMillis(1000);
@@ -332,8 +355,6 @@ final class Scenarios {
         Cpu.Sample c0 = cpu.sample();
         long t0 = System.nanoTime();
         Paced p = Paced.closedLoop(conns, seconds, w -> {
-            Connection c = db.connect("bench-sql");
-            PreparedStatement ps = c.prepareStatement("SELECT herald.publish_batch(?, ?, ?, ?::text[]::jsonb[])");
             String[] tenants = new String[batch], streams = new String[batch], types = new String[batch], datas = new String[batch];
             for (int i = 0; i < batch; i++) {
                 tenants[i] = TENANT;
@@ -341,28 +362,15 @@ final class Scenarios {
                 types[i] = "bench.sql";
                 datas[i] = "{\"k\":" + i + "}";
             }
-            Array a1 = c.createArrayOf("text", tenants), a2 = c.createArrayOf("text", streams), a3 = c.createArrayOf("text", types), a4 = c.createArrayOf("text", datas);
-            return new Paced.Worker() {
-                @Override
-                public void run(long ticket) throws Exception {
+            return jdbcWorker("bench-sql", "SELECT herald.publish_batch(?, ?, ?, ?::text[]::jsonb[])", lat, c -> {
+                Array a1 = c.createArrayOf("text", tenants), a2 = c.createArrayOf("text", streams), a3 = c.createArrayOf("text", types), a4 = c.createArrayOf("text", datas);
+                return (ps, ticket) -> {
                     ps.setArray(1, a1);
                     ps.setArray(2, a2);
                     ps.setArray(3, a3);
                     ps.setArray(4, a4);
-                    long s = System.nanoTime();
-                    ps.executeQuery().close();
-                    lat.recordMicros((System.nanoTime() - s) / 1000);
-                }
-
-                @Override
-                public void close() {
-                    try {
-                        c.close();
-                    } catch (Exception ignored) {
-                        // done
-                    }
-                }
-            };
+                };
+            });
         });
         double secs = (System.nanoTime() - t0) / 1e9;
         return new Rate(label, p.done.sum(), p.done.sum() * batch, secs, lat, p.errors.sum(), p.firstError, p.done.sum(), p.done.sum(), p.done.sum() * batch, batch, c0, cpu.sample());
@@ -374,27 +382,10 @@ final class Scenarios {
         Cpu.Sample c0 = cpu.sample();
         long t0 = System.nanoTime();
         Paced p = Paced.closedLoop(conns, seconds, w -> {
-            Connection c = db.connect("bench-sql");
-            PreparedStatement ps = c.prepareStatement("SELECT herald.publish(?, ?, 'bench.sql', '{\"k\":1}'::jsonb)");
-            return new Paced.Worker() {
-                @Override
-                public void run(long ticket) throws Exception {
-                    ps.setString(1, TENANT);
-                    ps.setString(2, hot ? "sql1:hot" : "sql1:s" + Math.floorMod(ticket, 100));
-                    long s = System.nanoTime();
-                    ps.executeQuery().close();
-                    lat.recordMicros((System.nanoTime() - s) / 1000);
-                }
-
-                @Override
-                public void close() {
-                    try {
-                        c.close();
-                    } catch (Exception ignored) {
-                        // done
-                    }
-                }
-            };
+            return jdbcWorker("bench-sql", "SELECT herald.publish(?, ?, 'bench.sql', '{\"k\":1}'::jsonb)", lat, c -> (ps, ticket) -> {
+                ps.setString(1, TENANT);
+                ps.setString(2, hot ? "sql1:hot" : "sql1:s" + Math.floorMod(ticket, 100));
+            });
         });
         double secs = (System.nanoTime() - t0) / 1e9;
         return new Rate(label, p.done.sum(), p.done.sum(), secs, lat, p.errors.sum(), p.firstError, p.done.sum(), 0, 0, 1, c0, cpu.sample());
@@ -560,31 +551,16 @@ final class Scenarios {
                     pw = Paced.run(4, rate, seconds, i -> httpPublisher(t -> prefix + Math.floorMod(t, 10), null));
                 } else {
                     pw = Paced.run(4, rate, seconds, i -> {
-                        Connection c = db.connect("bench-fwd-writer");
-                        PreparedStatement ps = c.prepareStatement("SELECT pg_notify('" + Forwarder.CHANNEL + "', ? || '|{\"seq\":' || ?::bigint || ',\"t\":' || ?::bigint || ',\"ts\":' || (extract(epoch FROM clock_timestamp()) * 1000000)::bigint || '}')");
-                        return new Paced.Worker() {
-                            @Override
-                            public void run(long t) throws Exception {
-                                int s = (int) Math.floorMod(t, 10);
-                                long seq;
-                                synchronized (perStream) {
-                                    seq = ++perStream[s];
-                                }
-                                ps.setString(1, prefix + s);
-                                ps.setLong(2, seq);
-                                ps.setLong(3, Clock.nowMicros());
-                                ps.executeQuery().close();
+                        return jdbcWorker("bench-fwd-writer", FORWARD_SQL, null, c -> (ps, t) -> {
+                            int st = (int) Math.floorMod(t, 10);
+                            long seq;
+                            synchronized (perStream) {
+                                seq = ++perStream[st];
                             }
-
-                            @Override
-                            public void close() {
-                                try {
-                                    c.close();
-                                } catch (Exception ignored) {
-                                    // done
-                                }
-                            }
-                        };
+                            ps.setString(1, prefix + st);
+                            ps.setLong(2, seq);
+                            ps.setLong(3, Clock.nowMicros());
+                        });
                     });
                 }
                 if (pw.errors.sum() > 0) System.out.println("  reconnect publisher: " + pw.errors.sum() + " errors, first: " + pw.firstError);
