@@ -27,12 +27,11 @@ import dev.herald.stream.Publisher;
 import dev.herald.web.Pages;
 import dev.herald.web.WebServer;
 import io.javalin.Javalin;
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
-
 import java.time.Duration;
 import java.time.OffsetDateTime;
 import java.util.concurrent.CountDownLatch;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * One Herald replica: database, listener, hub, HTTP. {@link #start} wires everything with
@@ -66,8 +65,10 @@ public final class Herald implements AutoCloseable {
         this.hub = new Hub(events, config.ringSize(), metrics);
         this.sessions = new Sessions(config.slowClientTimeout(), metrics);
         this.auth = new Auth(tokens, prefix -> publisher.notify(Ping.control("revoke", prefix)));
-        this.listener = new Listener(db.url(), hub, publisher::notify, config.watchdogInterval(), config.watchdogDeadline());
-        Sse sse = new Sse(hub, sessions, config.sseRetryMillis(), config.heartbeat().toMillis(), metrics);
+        this.listener =
+                new Listener(db.url(), hub, publisher::notify, config.watchdogInterval(), config.watchdogDeadline());
+        Sse sse = new Sse(
+                hub, sessions, config.sseRetryMillis(), config.heartbeat().toMillis(), metrics);
 
         // A revocation ends the token's streams on every replica.
         auth.onRevoked(sessions::closeByToken);
@@ -75,14 +76,18 @@ public final class Herald implements AutoCloseable {
 
         metrics.gauge("herald_sse_connections", "Open SSE connections", sessions::count);
         metrics.functionCounter("herald_listener_reconnects", "LISTEN connection reconnects", listener::reconnects);
-        metrics.gauge("herald_listener_connected", "1 while the LISTEN connection is up", () -> listener.connected() ? 1 : 0);
+        metrics.gauge(
+                "herald_listener_connected", "1 while the LISTEN connection is up", () -> listener.connected() ? 1 : 0);
         metrics.gauge("herald_topics", "Streams with local subscribers", hub::topicCount);
         // Pool usage (hikaricp_connections_active/idle/pending/max, acquire times). A pool
         // serves one registry: a Database reused by a second Herald keeps the first's.
         if (db.pool().getMetricRegistry() == null) db.pool().setMetricRegistry(metrics.registry());
         // Sampled on its own schedule, never per scrape.
         this.notifyQueue = new NotifyQueueSampler(db.dsl(), Duration.ofSeconds(2));
-        metrics.gauge("herald_notify_queue_usage", "Fraction of PostgreSQL's NOTIFY queue in use (0..1), sampled every 2 s", notifyQueue::usage);
+        metrics.gauge(
+                "herald_notify_queue_usage",
+                "Fraction of PostgreSQL's NOTIFY queue in use (0..1), sampled every 2 s",
+                notifyQueue::usage);
 
         // Config cache: evict on chat:config_change pings, everything after a reconnect.
         ConfigStore configs = ConfigStore.create(new ConfigRepository(db.dsl()), listener, hub, metrics);
@@ -95,10 +100,12 @@ public final class Herald implements AutoCloseable {
             new OpsRoutes(db, listener, metrics).register(cfg.routes);
             new AdminRoutes(auth, tokens, config.maxBodyBytes()).register(cfg.routes);
             new UserEventRoutes(auth, publisher, events, hub, sse, metrics, config.maxBodyBytes()).register(cfg.routes);
-            new ChatRoutes(auth, new ChatRepository(db.dsl()), publisher, hub, sse, metrics, config.maxBodyBytes()).register(cfg.routes);
+            new ChatRoutes(auth, new ChatRepository(db.dsl()), publisher, hub, sse, metrics, config.maxBodyBytes())
+                    .register(cfg.routes);
             jobs.register(cfg.routes);
             new ConfigRoutes(auth, configs, sse, metrics, config.maxBodyBytes()).register(cfg.routes);
-            new InboxRoutes(auth, new InboxRepository(db.dsl()), hub, sse, metrics, config.maxBodyBytes()).register(cfg.routes);
+            new InboxRoutes(auth, new InboxRepository(db.dsl()), hub, sse, metrics, config.maxBodyBytes())
+                    .register(cfg.routes);
             new Pages().register(cfg.routes); // web branch (issue 10): GET /, /herald.js and the page's files
         });
         this.revocationPoller = Thread.ofVirtual().name("herald-revocations").unstarted(() -> pollRevocations(tokens));
@@ -118,8 +125,13 @@ public final class Herald implements AutoCloseable {
         h.jobs.start();
         h.notifyQueue.start();
         h.app.start();
-        log.info("Herald {} listening on {}:{} — database {} ({})", VERSION, config.host(), h.port(),
-                db.url().describe(), db.embedded() ? "embedded, data in " + config.dataDir().toAbsolutePath() : "external");
+        log.info(
+                "Herald {} listening on {}:{} — database {} ({})",
+                VERSION,
+                config.host(),
+                h.port(),
+                db.url().describe(),
+                db.embedded() ? "embedded, data in " + config.dataDir().toAbsolutePath() : "external");
         return h;
     }
 
@@ -140,14 +152,37 @@ public final class Herald implements AutoCloseable {
         }
     }
 
-    public int port() { return app.port(); }
-    public Database database() { return db; }
-    public Listener listener() { return listener; }
-    public Hub hub() { return hub; }
-    public Metrics metrics() { return metrics; }
-    public Sessions sessions() { return sessions; }
-    public Publisher publisher() { return publisher; }
-    public Jobs jobs() { return jobs; }
+    public int port() {
+        return app.port();
+    }
+
+    public Database database() {
+        return db;
+    }
+
+    public Listener listener() {
+        return listener;
+    }
+
+    public Hub hub() {
+        return hub;
+    }
+
+    public Metrics metrics() {
+        return metrics;
+    }
+
+    public Sessions sessions() {
+        return sessions;
+    }
+
+    public Publisher publisher() {
+        return publisher;
+    }
+
+    public Jobs jobs() {
+        return jobs;
+    }
 
     /** Ends SSE streams cleanly (clients resume elsewhere), then stops serving. */
     public void stop(boolean closeDatabase) {
@@ -179,8 +214,12 @@ public final class Herald implements AutoCloseable {
      * the graceful-shutdown test). Wait, briefly, until a connect is actually refused.
      */
     private void awaitPortClosed(int port, Duration max) {
-        String host = config.host() == null || config.host().isBlank() || config.host().equals("0.0.0.0") || config.host().equals("::")
-                ? "127.0.0.1" : config.host();
+        String host = config.host() == null
+                        || config.host().isBlank()
+                        || config.host().equals("0.0.0.0")
+                        || config.host().equals("::")
+                ? "127.0.0.1"
+                : config.host();
         long until = System.nanoTime() + max.toNanos();
         while (System.nanoTime() < until) {
             try (java.net.Socket probe = new java.net.Socket()) {
@@ -222,7 +261,7 @@ public final class Herald implements AutoCloseable {
         CountDownLatch stop = new CountDownLatch(1);
         // SIGTERM/SIGINT: stop accepting, end streams cleanly, exit 0 (a JVM killed through
         // shutdown hooks alone would exit 143).
-        for (String sig : new String[]{"TERM", "INT"}) {
+        for (String sig : new String[] {"TERM", "INT"}) {
             sun.misc.Signal.handle(new sun.misc.Signal(sig), s -> stop.countDown());
         }
         stop.await();

@@ -6,7 +6,6 @@ import dev.herald.web.Json;
 import dev.herald.web.Params;
 import io.javalin.config.RoutesConfig;
 import io.javalin.http.Context;
-
 import java.util.ArrayList;
 import java.util.EnumSet;
 import java.util.LinkedHashMap;
@@ -44,8 +43,10 @@ public final class AdminRoutes {
         if (wire.isEmpty()) throw ApiException.badRequest("invalid_field", "'scopes' must name at least one scope");
         Set<Scope> scopes = EnumSet.noneOf(Scope.class);
         for (String s : wire) {
-            scopes.add(Scope.parse(s).orElseThrow(() -> ApiException.badRequest("invalid_scope",
-                    "unknown scope '" + s + "'; scopes are events:read, events:write, admin")));
+            scopes.add(Scope.parse(s)
+                    .orElseThrow(() -> ApiException.badRequest(
+                            "invalid_scope",
+                            "unknown scope '" + s + "'; scopes are events:read, events:write, admin")));
         }
         if (!p.operator() && !tenant.equals(p.tenant())) {
             throw ApiException.forbidden("forbidden", "a tenant admin may mint tokens for its own tenant only");

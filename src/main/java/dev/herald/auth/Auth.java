@@ -4,9 +4,6 @@ import com.github.benmanes.caffeine.cache.Cache;
 import com.github.benmanes.caffeine.cache.Caffeine;
 import dev.herald.web.ApiException;
 import io.javalin.http.Context;
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
-
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
@@ -15,6 +12,8 @@ import java.time.Duration;
 import java.util.HexFormat;
 import java.util.Set;
 import java.util.function.Consumer;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * Authenticates requests by bearer token (and, on SSE endpoints, the {@code herald_token}
@@ -23,7 +22,8 @@ import java.util.function.Consumer;
  */
 public final class Auth {
     private static final Logger log = LoggerFactory.getLogger(Auth.class);
-    private static final char[] ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789".toCharArray();
+    private static final char[] ALPHABET =
+            "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789".toCharArray();
     private static final int TOKEN_LENGTH = 40;
     public static final int PREFIX_LENGTH = 8;
 
@@ -55,7 +55,8 @@ public final class Auth {
             token = ctx.queryParam("access_token");
             if (token == null || token.isEmpty()) token = ctx.cookie("herald_token");
         }
-        if (token == null || token.isEmpty()) throw ApiException.unauthorized("missing token: send 'Authorization: Bearer <token>'");
+        if (token == null || token.isEmpty())
+            throw ApiException.unauthorized("missing token: send 'Authorization: Bearer <token>'");
         if (token.length() > 512) throw ApiException.unauthorized("invalid token");
         String key = hex(hash(token));
         Principal p = cache.getIfPresent(key);
@@ -111,8 +112,11 @@ public final class Auth {
                 throw new IllegalArgumentException("HERALD_ADMIN_TOKEN must be at least 16 characters long");
             }
             byte[] h = hash(configured);
-            if (!store.exists(h) && !store.insert(configured.substring(0, PREFIX_LENGTH), h, null, null, Set.of(Scope.values()), true)) {
-                throw new IllegalArgumentException("HERALD_ADMIN_TOKEN's first 8 characters equal another token's prefix; choose another token");
+            if (!store.exists(h)
+                    && !store.insert(
+                            configured.substring(0, PREFIX_LENGTH), h, null, null, Set.of(Scope.values()), true)) {
+                throw new IllegalArgumentException(
+                        "HERALD_ADMIN_TOKEN's first 8 characters equal another token's prefix; choose another token");
             }
             int rotated = store.revokeOtherOperators(h);
             if (rotated > 0) log.info("revoked {} older operator token(s): HERALD_ADMIN_TOKEN changed", rotated);

@@ -1,7 +1,6 @@
 package dev.herald.auth;
 
 import dev.herald.web.ApiException;
-
 import java.util.Set;
 
 /**
@@ -11,18 +10,21 @@ import java.util.Set;
 public record Principal(String tokenPrefix, String tenant, String user, Set<Scope> scopes, boolean operator) {
 
     public Principal require(Scope scope) {
-        if (!scopes.contains(scope)) throw ApiException.forbidden("missing_scope", "this token lacks the '" + scope.wire() + "' scope");
+        if (!scopes.contains(scope))
+            throw ApiException.forbidden("missing_scope", "this token lacks the '" + scope.wire() + "' scope");
         return this;
     }
 
     /** The caller's own tenant; the operator has none, so tenant-scoped routes are 403 for it. */
     public String tenantOrThrow() {
-        if (tenant == null) throw ApiException.forbidden("no_tenant", "the operator token belongs to no tenant; mint a tenant token");
+        if (tenant == null)
+            throw ApiException.forbidden("no_tenant", "the operator token belongs to no tenant; mint a tenant token");
         return tenant;
     }
 
     public void requireTenant(String wanted) {
-        if (!wanted.equals(tenantOrThrow())) throw ApiException.forbidden("forbidden", "this token may not access tenant '" + wanted + "'");
+        if (!wanted.equals(tenantOrThrow()))
+            throw ApiException.forbidden("forbidden", "this token may not access tenant '" + wanted + "'");
     }
 
     /** The caller's own user, for "own user" endpoints. */
@@ -35,6 +37,7 @@ public record Principal(String tokenPrefix, String tenant, String user, Set<Scop
     /** Writing for a user: tenant-wide tokens may write for any user, user tokens only for their own. */
     public void requireMayActFor(String wantedUser) {
         tenantOrThrow();
-        if (user != null && !user.equals(wantedUser)) throw ApiException.forbidden("forbidden", "this token may not access another user's data");
+        if (user != null && !user.equals(wantedUser))
+            throw ApiException.forbidden("forbidden", "this token may not access another user's data");
     }
 }

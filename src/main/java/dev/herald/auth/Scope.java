@@ -14,7 +14,9 @@ public enum Scope {
         this.wire = wire;
     }
 
-    public String wire() { return wire; }
+    public String wire() {
+        return wire;
+    }
 
     public static Optional<Scope> parse(String s) {
         for (Scope v : values()) if (v.wire.equals(s)) return Optional.of(v);

@@ -1,7 +1,7 @@
 package dev.herald.auth;
 
-import org.jooq.DSLContext;
-import org.jooq.Record;
+import static dev.herald.jooq.Tables.TENANTS;
+import static dev.herald.jooq.Tables.TOKENS;
 
 import java.time.OffsetDateTime;
 import java.util.Arrays;
@@ -9,9 +9,8 @@ import java.util.EnumSet;
 import java.util.List;
 import java.util.Optional;
 import java.util.Set;
-
-import static dev.herald.jooq.Tables.TENANTS;
-import static dev.herald.jooq.Tables.TOKENS;
+import org.jooq.DSLContext;
+import org.jooq.Record;
 
 /** Tokens and tenants in the database. Only SHA-256 hashes of tokens are stored. */
 public final class TokenStore {
@@ -27,19 +26,41 @@ public final class TokenStore {
                 .where(TOKENS.HASH.eq(hash).and(TOKENS.REVOKED_AT.isNull()))
                 .fetchOne();
         if (r == null) return Optional.empty();
-        return Optional.of(new Principal(r.get(TOKENS.PREFIX), r.get(TOKENS.TENANT), r.get(TOKENS.USER_ID),
-                scopes(r.get(TOKENS.SCOPES)), r.get(TOKENS.OPERATOR)));
+        return Optional.of(new Principal(
+                r.get(TOKENS.PREFIX),
+                r.get(TOKENS.TENANT),
+                r.get(TOKENS.USER_ID),
+                scopes(r.get(TOKENS.SCOPES)),
+                r.get(TOKENS.OPERATOR)));
     }
 
     /** Inserts a token (and its tenant if new); false if the prefix is taken. */
     public boolean insert(String prefix, byte[] hash, String tenant, String user, Set<Scope> scopes, boolean operator) {
         return db.transactionResult(tx -> {
             DSLContext t = tx.dsl();
-            if (tenant != null) t.insertInto(TENANTS, TENANTS.ID).values(tenant).onConflictDoNothing().execute();
-            return t.insertInto(TOKENS, TOKENS.PREFIX, TOKENS.HASH, TOKENS.TENANT, TOKENS.USER_ID, TOKENS.SCOPES, TOKENS.OPERATOR)
-                    .values(prefix, hash, tenant, user, scopes.stream().map(Scope::wire).toArray(String[]::new), operator)
-                    .onConflictDoNothing()
-                    .execute() == 1;
+            if (tenant != null)
+                t.insertInto(TENANTS, TENANTS.ID)
+                        .values(tenant)
+                        .onConflictDoNothing()
+                        .execute();
+            return t.insertInto(
+                                    TOKENS,
+                                    TOKENS.PREFIX,
+                                    TOKENS.HASH,
+                                    TOKENS.TENANT,
+                                    TOKENS.USER_ID,
+                                    TOKENS.SCOPES,
+                                    TOKENS.OPERATOR)
+                            .values(
+                                    prefix,
+                                    hash,
+                                    tenant,
+                                    user,
+                                    scopes.stream().map(Scope::wire).toArray(String[]::new),
+                                    operator)
+                            .onConflictDoNothing()
+                            .execute()
+                    == 1;
         });
     }
 
@@ -53,27 +74,34 @@ public final class TokenStore {
 
     /** Revokes every operator token except the given one (HERALD_ADMIN_TOKEN rotated). */
     public int revokeOtherOperators(byte[] keep) {
-        return db.update(TOKENS).set(TOKENS.REVOKED_AT, OffsetDateTime.now())
+        return db.update(TOKENS)
+                .set(TOKENS.REVOKED_AT, OffsetDateTime.now())
                 .where(TOKENS.OPERATOR.isTrue().and(TOKENS.REVOKED_AT.isNull()).and(TOKENS.HASH.ne(keep)))
                 .execute();
     }
 
     /** The tenant of an active, non-operator token with this prefix. */
     public Optional<String> activeTenantOf(String prefix) {
-        return db.select(TOKENS.TENANT).from(TOKENS)
+        return db.select(TOKENS.TENANT)
+                .from(TOKENS)
                 .where(TOKENS.PREFIX.eq(prefix).and(TOKENS.REVOKED_AT.isNull()).and(TOKENS.OPERATOR.isFalse()))
                 .fetchOptional(TOKENS.TENANT);
     }
 
     public boolean revoke(String prefix) {
-        return db.update(TOKENS).set(TOKENS.REVOKED_AT, OffsetDateTime.now())
-                .where(TOKENS.PREFIX.eq(prefix).and(TOKENS.REVOKED_AT.isNull()))
-                .execute() == 1;
+        return db.update(TOKENS)
+                        .set(TOKENS.REVOKED_AT, OffsetDateTime.now())
+                        .where(TOKENS.PREFIX.eq(prefix).and(TOKENS.REVOKED_AT.isNull()))
+                        .execute()
+                == 1;
     }
 
     /** Prefixes revoked since a time: lets a replica catch revocations whose ping it missed. */
     public List<String> revokedSince(OffsetDateTime since) {
-        return db.select(TOKENS.PREFIX).from(TOKENS).where(TOKENS.REVOKED_AT.ge(since)).fetch(TOKENS.PREFIX);
+        return db.select(TOKENS.PREFIX)
+                .from(TOKENS)
+                .where(TOKENS.REVOKED_AT.ge(since))
+                .fetch(TOKENS.PREFIX);
     }
 
     private static Set<Scope> scopes(String[] wire) {

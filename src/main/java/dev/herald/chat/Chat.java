@@ -4,7 +4,6 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.herald.jooq.tables.records.ChatsRecord;
 import dev.herald.web.Json;
-
 import java.time.OffsetDateTime;
 import java.time.format.DateTimeFormatter;
 import java.util.List;
@@ -13,19 +12,33 @@ import java.util.Set;
 import java.util.UUID;
 
 /** A chat row and its API.md wire form. */
-public record Chat(UUID id, String tenant, String owner, String title, String status, JsonNode diffStatus,
-                   OffsetDateTime createdAt, OffsetDateTime updatedAt) {
+public record Chat(
+        UUID id,
+        String tenant,
+        String owner,
+        String title,
+        String status,
+        JsonNode diffStatus,
+        OffsetDateTime createdAt,
+        OffsetDateTime updatedAt) {
 
     public static final Set<String> STATUSES = Set.of("waiting", "running", "paused", "completed", "error");
     public static final String STATUS_RULE = "one of waiting, running, paused, completed, error";
 
     /** Field order of the wire form (jsonb reorders keys; renderers restore this order). */
-    private static final List<String> ORDER = List.of("id", "owner", "title", "status", "diff_status", "created_at", "updated_at");
+    private static final List<String> ORDER =
+            List.of("id", "owner", "title", "status", "diff_status", "created_at", "updated_at");
 
     static Chat of(ChatsRecord r) {
-        return new Chat(r.getId(), r.getTenant(), r.getOwner(), r.getTitle(), r.getStatus(),
+        return new Chat(
+                r.getId(),
+                r.getTenant(),
+                r.getOwner(),
+                r.getTitle(),
+                r.getStatus(),
                 r.getDiffStatus() == null ? null : Json.parse(r.getDiffStatus().data()),
-                r.getCreatedAt(), r.getUpdatedAt());
+                r.getCreatedAt(),
+                r.getUpdatedAt());
     }
 
     /** {"id","owner","title","status","diff_status","created_at","updated_at"}. */

@@ -1,5 +1,9 @@
 package dev.herald.chat;
 
+import static dev.herald.jooq.Tables.CHATS;
+import static dev.herald.jooq.Tables.EVENTS;
+import static dev.herald.jooq.Tables.STREAMS;
+
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.herald.jooq.Routines;
 import dev.herald.jooq.routines.PostChatMessage;
@@ -8,23 +12,18 @@ import dev.herald.stream.Event;
 import dev.herald.stream.Publisher;
 import dev.herald.stream.StreamKey;
 import dev.herald.web.Json;
-import org.jooq.Condition;
-import org.jooq.DSLContext;
-import org.jooq.JSONB;
-import org.jooq.Record2;
-import org.jooq.UpdateSetMoreStep;
-import org.jooq.impl.DSL;
-
 import java.time.OffsetDateTime;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.UUID;
-
-import static dev.herald.jooq.Tables.CHATS;
-import static dev.herald.jooq.Tables.EVENTS;
-import static dev.herald.jooq.Tables.STREAMS;
+import org.jooq.Condition;
+import org.jooq.DSLContext;
+import org.jooq.JSONB;
+import org.jooq.Record2;
+import org.jooq.UpdateSetMoreStep;
+import org.jooq.impl.DSL;
 
 /**
  * Chats and their messages. Every lifecycle change commits the chat row and its event on the
@@ -75,7 +74,10 @@ public final class ChatRepository {
     }
 
     public Optional<Chat> find(String tenant, String owner, UUID id) {
-        return db.selectFrom(CHATS).where(owned(tenant, owner, id)).fetchOptional().map(Chat::of);
+        return db.selectFrom(CHATS)
+                .where(owned(tenant, owner, id))
+                .fetchOptional()
+                .map(Chat::of);
     }
 
     /**
@@ -85,12 +87,15 @@ public final class ChatRepository {
     public Optional<List<Chat>> list(String tenant, String owner, UUID startingBefore, int limit) {
         Condition c = CHATS.TENANT.eq(tenant).and(CHATS.OWNER.eq(owner));
         if (startingBefore != null) {
-            Record2<OffsetDateTime, UUID> anchor = db.select(CHATS.CREATED_AT, CHATS.ID).from(CHATS)
-                    .where(owned(tenant, owner, startingBefore)).fetchOne();
+            Record2<OffsetDateTime, UUID> anchor = db.select(CHATS.CREATED_AT, CHATS.ID)
+                    .from(CHATS)
+                    .where(owned(tenant, owner, startingBefore))
+                    .fetchOne();
             if (anchor == null) return Optional.empty();
             c = c.and(DSL.row(CHATS.CREATED_AT, CHATS.ID).lt(anchor.value1(), anchor.value2()));
         }
-        return Optional.of(db.selectFrom(CHATS).where(c)
+        return Optional.of(db.selectFrom(CHATS)
+                .where(c)
                 .orderBy(CHATS.CREATED_AT.desc(), CHATS.ID.desc())
                 .limit(limit)
                 .fetch(Chat::of));
@@ -104,7 +109,10 @@ public final class ChatRepository {
     public Optional<Updated> update(String tenant, String owner, UUID id, Patch patch) {
         return db.transactionResult(cfg -> {
             DSLContext tx = cfg.dsl();
-            ChatsRecord cur = tx.selectFrom(CHATS).where(owned(tenant, owner, id)).forNoKeyUpdate().fetchOne();
+            ChatsRecord cur = tx.selectFrom(CHATS)
+                    .where(owned(tenant, owner, id))
+                    .forNoKeyUpdate()
+                    .fetchOne();
             if (cur == null) return Optional.<Updated>empty();
             Chat before = Chat.of(cur);
             List<String> kinds = new ArrayList<>(3);
@@ -118,7 +126,9 @@ public final class ChatRepository {
                 kinds.add("status_change");
             }
             if (patch.setDiffStatus() && !Objects.equals(patch.diffStatus(), before.diffStatus())) {
-                u = u.set(CHATS.DIFF_STATUS, patch.diffStatus() == null ? null : JSONB.valueOf(Json.write(patch.diffStatus())));
+                u = u.set(
+                        CHATS.DIFF_STATUS,
+                        patch.diffStatus() == null ? null : JSONB.valueOf(Json.write(patch.diffStatus())));
                 kinds.add("diff_status_change");
             }
             if (kinds.isEmpty()) return Optional.of(new Updated(before, kinds));
@@ -138,16 +148,27 @@ public final class ChatRepository {
     public boolean delete(String tenant, String owner, UUID id) {
         return db.transactionResult(cfg -> {
             DSLContext tx = cfg.dsl();
-            ChatsRecord r = tx.deleteFrom(CHATS).where(owned(tenant, owner, id)).returning().fetchOne();
+            ChatsRecord r = tx.deleteFrom(CHATS)
+                    .where(owned(tenant, owner, id))
+                    .returning()
+                    .fetchOne();
             if (r == null) return false;
             Chat chat = Chat.of(r);
             publish(tx, "deleted", chat);
             StreamKey key = chatStream(tenant, id);
-            long last = Publisher.publish(tx, key, ChatWire.DELETED, Json.object().put("chat_id", id.toString()).toString());
+            long last = Publisher.publish(
+                    tx,
+                    key,
+                    ChatWire.DELETED,
+                    Json.object().put("chat_id", id.toString()).toString());
             tx.deleteFrom(EVENTS)
-                    .where(EVENTS.TENANT.eq(tenant).and(EVENTS.STREAM.eq(key.stream())).and(EVENTS.CURSOR.lt(last)))
+                    .where(EVENTS.TENANT
+                            .eq(tenant)
+                            .and(EVENTS.STREAM.eq(key.stream()))
+                            .and(EVENTS.CURSOR.lt(last)))
                     .execute();
-            tx.update(STREAMS).set(STREAMS.PRUNED_THROUGH, last - 1)
+            tx.update(STREAMS)
+                    .set(STREAMS.PRUNED_THROUGH, last - 1)
                     .where(STREAMS.TENANT.eq(tenant).and(STREAMS.STREAM.eq(key.stream())))
                     .execute();
             return true;
@@ -156,7 +177,12 @@ public final class ChatRepository {
 
     /** Posts a message in one statement (herald.post_chat_message); empty when not the owner's chat. */
     public Optional<Event> postMessage(String tenant, String owner, UUID id, String role, JsonNode content) {
-        PostChatMessage r = Routines.postChatMessage(db.configuration(), tenant, owner, id, role,
+        PostChatMessage r = Routines.postChatMessage(
+                db.configuration(),
+                tenant,
+                owner,
+                id,
+                role,
                 JSONB.valueOf(content == null ? "null" : Json.write(content)));
         if (r.getOId() == null) return Optional.empty();
         return Optional.of(new Event(r.getOId(), ChatWire.MESSAGE, r.getOData().data(), r.getOCreatedAt()));
@@ -168,8 +194,11 @@ public final class ChatRepository {
         StreamKey key = chatStream(tenant, id);
         return Optional.of(db.select(EVENTS.CURSOR, EVENTS.TYPE, EVENTS.DATA, EVENTS.CREATED_AT)
                 .from(EVENTS)
-                .where(EVENTS.TENANT.eq(tenant).and(EVENTS.STREAM.eq(key.stream()))
-                        .and(EVENTS.TYPE.eq(ChatWire.MESSAGE)).and(EVENTS.CURSOR.gt(after)))
+                .where(EVENTS.TENANT
+                        .eq(tenant)
+                        .and(EVENTS.STREAM.eq(key.stream()))
+                        .and(EVENTS.TYPE.eq(ChatWire.MESSAGE))
+                        .and(EVENTS.CURSOR.gt(after)))
                 .orderBy(EVENTS.CURSOR)
                 .limit(limit)
                 .fetch(rec -> new Event(rec.value1(), rec.value2(), rec.value3().data(), rec.value4())));

@@ -19,7 +19,6 @@ import dev.herald.web.Json;
 import dev.herald.web.Params;
 import io.javalin.config.RoutesConfig;
 import io.javalin.http.Context;
-
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
@@ -34,7 +33,8 @@ import java.util.regex.Pattern;
  * Reads need events:read, writes events:write.
  */
 public final class ChatRoutes {
-    private static final Pattern UUID_TEXT = Pattern.compile("[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}");
+    private static final Pattern UUID_TEXT =
+            Pattern.compile("[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}");
     private static final Pattern DECIMAL = Pattern.compile("[0-9]{1,18}");
     private static final Set<String> ROLES = Set.of("user", "assistant", "system", "tool");
     static final int TITLE_MAX = 256;
@@ -47,7 +47,8 @@ public final class ChatRoutes {
     private final Metrics metrics;
     private final long maxBody;
 
-    public ChatRoutes(Auth auth, ChatRepository chats, Publisher publisher, Hub hub, Sse sse, Metrics metrics, long maxBody) {
+    public ChatRoutes(
+            Auth auth, ChatRepository chats, Publisher publisher, Hub hub, Sse sse, Metrics metrics, long maxBody) {
         this.auth = auth;
         this.chats = chats;
         this.publisher = publisher;
@@ -93,10 +94,10 @@ public final class ChatRoutes {
         return UUID.fromString(v);
     }
 
-
     private static String title(Body body, boolean required) {
         String t = required ? body.text("title", TITLE_MAX) : body.optText("title", TITLE_MAX);
-        if (t != null && t.isEmpty()) throw ApiException.badRequest("invalid_field", "'title' must be 1-" + TITLE_MAX + " characters");
+        if (t != null && t.isEmpty())
+            throw ApiException.badRequest("invalid_field", "'title' must be 1-" + TITLE_MAX + " characters");
         return t;
     }
 
@@ -114,11 +115,13 @@ public final class ChatRoutes {
         String before = ctx.queryParam("starting_before");
         UUID anchor = null;
         if (before != null && !before.isEmpty()) {
-            if (!UUID_TEXT.matcher(before).matches()) throw ApiException.badRequest("invalid_starting_before", "'starting_before' must be a chat id");
+            if (!UUID_TEXT.matcher(before).matches())
+                throw ApiException.badRequest("invalid_starting_before", "'starting_before' must be a chat id");
             anchor = UUID.fromString(before);
         }
         List<Chat> found = chats.list(p.tenant(), p.user(), anchor, limit)
-                .orElseThrow(() -> ApiException.badRequest("invalid_starting_before", "'starting_before' is not one of your chats"));
+                .orElseThrow(() -> ApiException.badRequest(
+                        "invalid_starting_before", "'starting_before' is not one of your chats"));
         ArrayNode arr = Json.MAPPER.createArrayNode();
         for (Chat c : found) arr.add(c.json());
         ObjectNode out = Json.object();
@@ -129,7 +132,12 @@ public final class ChatRoutes {
     private void get(Context ctx) {
         Principal p = user(ctx, false, Scope.EVENTS_READ);
         UUID id = chatId(ctx);
-        Json.respond(ctx, 200, chats.find(p.tenant(), p.user(), id).orElseThrow(ChatRoutes::noSuchChat).json());
+        Json.respond(
+                ctx,
+                200,
+                chats.find(p.tenant(), p.user(), id)
+                        .orElseThrow(ChatRoutes::noSuchChat)
+                        .json());
     }
 
     private void patch(Context ctx) {
@@ -148,10 +156,12 @@ public final class ChatRoutes {
             } else if (!diff.isObject()) {
                 throw Body.wrongType("diff_status", "a JSON object or null");
             } else if (Json.write(diff).getBytes(StandardCharsets.UTF_8).length > DIFF_STATUS_MAX_BYTES) {
-                throw ApiException.badRequest("invalid_field", "'diff_status' is larger than " + DIFF_STATUS_MAX_BYTES + " bytes");
+                throw ApiException.badRequest(
+                        "invalid_field", "'diff_status' is larger than " + DIFF_STATUS_MAX_BYTES + " bytes");
             }
         }
-        ChatRepository.Updated u = chats.update(p.tenant(), p.user(), id, new ChatRepository.Patch(title, status, setDiff, diff))
+        ChatRepository.Updated u = chats.update(
+                        p.tenant(), p.user(), id, new ChatRepository.Patch(title, status, setDiff, diff))
                 .orElseThrow(ChatRoutes::noSuchChat);
         metrics.published(u.kinds().size());
         Json.respond(ctx, 200, u.chat().json());
@@ -159,7 +169,8 @@ public final class ChatRoutes {
 
     private static String status(Body body) {
         String s = body.optText("status", 64);
-        if (s != null && !Chat.STATUSES.contains(s)) throw ApiException.badRequest("invalid_field", "'status' must be " + Chat.STATUS_RULE);
+        if (s != null && !Chat.STATUSES.contains(s))
+            throw ApiException.badRequest("invalid_field", "'status' must be " + Chat.STATUS_RULE);
         return s;
     }
 
@@ -177,7 +188,8 @@ public final class ChatRoutes {
         if (!chats.exists(p.tenant(), p.user(), id)) throw noSuchChat();
         Body body = Body.read(ctx, maxBody);
         String role = body.text("role", 32);
-        if (!ROLES.contains(role)) throw ApiException.badRequest("invalid_field", "'role' must be one of user, assistant, system, tool");
+        if (!ROLES.contains(role))
+            throw ApiException.badRequest("invalid_field", "'role' must be one of user, assistant, system, tool");
         if (!body.node().has("content")) throw Body.missing("content");
         Event e = chats.postMessage(p.tenant(), p.user(), id, role, body.node().get("content"))
                 .orElseThrow(ChatRoutes::noSuchChat);
@@ -191,11 +203,13 @@ public final class ChatRoutes {
         long after = 0;
         String raw = ctx.queryParam("after_id");
         if (raw != null && !raw.isEmpty()) {
-            if (!DECIMAL.matcher(raw).matches()) throw ApiException.badRequest("invalid_after_id", "'after_id' must be a non-negative whole number");
+            if (!DECIMAL.matcher(raw).matches())
+                throw ApiException.badRequest("invalid_after_id", "'after_id' must be a non-negative whole number");
             after = Long.parseLong(raw);
         }
         int limit = Params.intQuery(ctx, "limit", 100, 1, 100);
-        List<Event> rows = chats.messages(p.tenant(), p.user(), id, after, limit).orElseThrow(ChatRoutes::noSuchChat);
+        List<Event> rows =
+                chats.messages(p.tenant(), p.user(), id, after, limit).orElseThrow(ChatRoutes::noSuchChat);
         ArrayNode arr = Json.MAPPER.createArrayNode();
         for (Event e : rows) arr.add(ChatWire.message(e));
         ObjectNode out = Json.object();
@@ -208,8 +222,8 @@ public final class ChatRoutes {
         Principal p = user(ctx, true, Scope.EVENTS_READ);
         UUID id = chatId(ctx);
         if (!chats.exists(p.tenant(), p.user(), id)) throw noSuchChat();
-        return new Sse.Target(p, ChatRepository.chatStream(p.tenant(), id), true, null,
-                e -> ChatWire.DELETED.equals(e.type()));
+        return new Sse.Target(
+                p, ChatRepository.chatStream(p.tenant(), id), true, null, e -> ChatWire.DELETED.equals(e.type()));
     }
 
     /**
@@ -228,7 +242,8 @@ public final class ChatRoutes {
         String status = status(body);
         String workerId = body.optText("worker_id", 256);
         if (workerId != null && status == null) {
-            throw ApiException.badRequest("invalid_field", "'worker_id' travels in the status event: send it with 'status'");
+            throw ApiException.badRequest(
+                    "invalid_field", "'worker_id' travels in the status event: send it with 'status'");
         }
         if (status != null) {
             ObjectNode d = Json.object().put("chat_id", chatId).put("status", status);
@@ -249,14 +264,17 @@ public final class ChatRoutes {
         }
         Boolean queueUpdate = body.optBool("queue_update");
         if (queueUpdate != null) {
-            out.add(new Transient("queue_update", Json.object().put("chat_id", chatId).put("queue_update", queueUpdate)));
+            out.add(new Transient(
+                    "queue_update", Json.object().put("chat_id", chatId).put("queue_update", queueUpdate)));
         }
         Boolean fullRefresh = body.optBool("full_refresh");
         if (fullRefresh != null) {
-            out.add(new Transient("full_refresh", Json.object().put("chat_id", chatId).put("full_refresh", fullRefresh)));
+            out.add(new Transient(
+                    "full_refresh", Json.object().put("chat_id", chatId).put("full_refresh", fullRefresh)));
         }
         if (out.isEmpty()) {
-            throw ApiException.badRequest("missing_field", "a signal needs at least one of status, retry, error, queue_update, full_refresh");
+            throw ApiException.badRequest(
+                    "missing_field", "a signal needs at least one of status, retry, error, queue_update, full_refresh");
         }
 
         StreamKey key = ChatRepository.chatStream(p.tenant(), id);

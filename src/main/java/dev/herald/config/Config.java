@@ -37,16 +37,29 @@ public record Config(
      * 100000, 0 = unlimited); {@code replayWindow}: the refill window (HERALD_REPLAY_WINDOW,
      * default PT1M).
      */
-    public record Housekeeping(Duration retentionInterval, int retentionBatch, int replayConnects, int replayRows, Duration replayWindow) {
+    public record Housekeeping(
+            Duration retentionInterval, int retentionBatch, int replayConnects, int replayRows, Duration replayWindow) {
         public static Housekeeping defaults() {
             return new Housekeeping(Duration.ofMinutes(1), 1000, 60, 100_000, Duration.ofMinutes(1));
         }
     }
 
     public static Config defaults() {
-        return new Config(8080, "0.0.0.0", null, Path.of("data"), null,
-                Duration.ofDays(7), Duration.ofSeconds(15), 2000, 64 * 1024, 16,
-                Duration.ofSeconds(1), Duration.ofSeconds(3), Duration.ofSeconds(10), 512,
+        return new Config(
+                8080,
+                "0.0.0.0",
+                null,
+                Path.of("data"),
+                null,
+                Duration.ofDays(7),
+                Duration.ofSeconds(15),
+                2000,
+                64 * 1024,
+                16,
+                Duration.ofSeconds(1),
+                Duration.ofSeconds(3),
+                Duration.ofSeconds(10),
+                512,
                 Housekeeping.defaults());
     }
 
@@ -75,22 +88,232 @@ public record Config(
                         durationVar(env, "HERALD_REPLAY_WINDOW", d.housekeeping.replayWindow())));
     }
 
-    public Config withPort(int p) { return new Config(p, host, databaseUrl, dataDir, adminToken, retention, heartbeat, sseRetryMillis, maxBodyBytes, poolSize, watchdogInterval, watchdogDeadline, slowClientTimeout, ringSize, housekeeping); }
-    public Config withHost(String h) { return new Config(port, h, databaseUrl, dataDir, adminToken, retention, heartbeat, sseRetryMillis, maxBodyBytes, poolSize, watchdogInterval, watchdogDeadline, slowClientTimeout, ringSize, housekeeping); }
-    public Config withDatabaseUrl(String u) { return new Config(port, host, u, dataDir, adminToken, retention, heartbeat, sseRetryMillis, maxBodyBytes, poolSize, watchdogInterval, watchdogDeadline, slowClientTimeout, ringSize, housekeeping); }
-    public Config withAdminToken(String t) { return new Config(port, host, databaseUrl, dataDir, t, retention, heartbeat, sseRetryMillis, maxBodyBytes, poolSize, watchdogInterval, watchdogDeadline, slowClientTimeout, ringSize, housekeeping); }
-    public Config withRetention(Duration r) { return new Config(port, host, databaseUrl, dataDir, adminToken, r, heartbeat, sseRetryMillis, maxBodyBytes, poolSize, watchdogInterval, watchdogDeadline, slowClientTimeout, ringSize, housekeeping); }
-    public Config withHeartbeat(Duration h) { return new Config(port, host, databaseUrl, dataDir, adminToken, retention, h, sseRetryMillis, maxBodyBytes, poolSize, watchdogInterval, watchdogDeadline, slowClientTimeout, ringSize, housekeeping); }
-    public Config withSlowClientTimeout(Duration s) { return new Config(port, host, databaseUrl, dataDir, adminToken, retention, heartbeat, sseRetryMillis, maxBodyBytes, poolSize, watchdogInterval, watchdogDeadline, s, ringSize, housekeeping); }
-    public Config withWatchdog(Duration interval, Duration deadline) { return new Config(port, host, databaseUrl, dataDir, adminToken, retention, heartbeat, sseRetryMillis, maxBodyBytes, poolSize, interval, deadline, slowClientTimeout, ringSize, housekeeping); }
-    public Config withRingSize(int n) { return new Config(port, host, databaseUrl, dataDir, adminToken, retention, heartbeat, sseRetryMillis, maxBodyBytes, poolSize, watchdogInterval, watchdogDeadline, slowClientTimeout, n, housekeeping); }
-    public Config withDataDir(Path d) { return new Config(port, host, databaseUrl, d, adminToken, retention, heartbeat, sseRetryMillis, maxBodyBytes, poolSize, watchdogInterval, watchdogDeadline, slowClientTimeout, ringSize, housekeeping); }
+    public Config withPort(int p) {
+        return new Config(
+                p,
+                host,
+                databaseUrl,
+                dataDir,
+                adminToken,
+                retention,
+                heartbeat,
+                sseRetryMillis,
+                maxBodyBytes,
+                poolSize,
+                watchdogInterval,
+                watchdogDeadline,
+                slowClientTimeout,
+                ringSize,
+                housekeeping);
+    }
+
+    public Config withHost(String h) {
+        return new Config(
+                port,
+                h,
+                databaseUrl,
+                dataDir,
+                adminToken,
+                retention,
+                heartbeat,
+                sseRetryMillis,
+                maxBodyBytes,
+                poolSize,
+                watchdogInterval,
+                watchdogDeadline,
+                slowClientTimeout,
+                ringSize,
+                housekeeping);
+    }
+
+    public Config withDatabaseUrl(String u) {
+        return new Config(
+                port,
+                host,
+                u,
+                dataDir,
+                adminToken,
+                retention,
+                heartbeat,
+                sseRetryMillis,
+                maxBodyBytes,
+                poolSize,
+                watchdogInterval,
+                watchdogDeadline,
+                slowClientTimeout,
+                ringSize,
+                housekeeping);
+    }
+
+    public Config withAdminToken(String t) {
+        return new Config(
+                port,
+                host,
+                databaseUrl,
+                dataDir,
+                t,
+                retention,
+                heartbeat,
+                sseRetryMillis,
+                maxBodyBytes,
+                poolSize,
+                watchdogInterval,
+                watchdogDeadline,
+                slowClientTimeout,
+                ringSize,
+                housekeeping);
+    }
+
+    public Config withRetention(Duration r) {
+        return new Config(
+                port,
+                host,
+                databaseUrl,
+                dataDir,
+                adminToken,
+                r,
+                heartbeat,
+                sseRetryMillis,
+                maxBodyBytes,
+                poolSize,
+                watchdogInterval,
+                watchdogDeadline,
+                slowClientTimeout,
+                ringSize,
+                housekeeping);
+    }
+
+    public Config withHeartbeat(Duration h) {
+        return new Config(
+                port,
+                host,
+                databaseUrl,
+                dataDir,
+                adminToken,
+                retention,
+                h,
+                sseRetryMillis,
+                maxBodyBytes,
+                poolSize,
+                watchdogInterval,
+                watchdogDeadline,
+                slowClientTimeout,
+                ringSize,
+                housekeeping);
+    }
+
+    public Config withSlowClientTimeout(Duration s) {
+        return new Config(
+                port,
+                host,
+                databaseUrl,
+                dataDir,
+                adminToken,
+                retention,
+                heartbeat,
+                sseRetryMillis,
+                maxBodyBytes,
+                poolSize,
+                watchdogInterval,
+                watchdogDeadline,
+                s,
+                ringSize,
+                housekeeping);
+    }
+
+    public Config withWatchdog(Duration interval, Duration deadline) {
+        return new Config(
+                port,
+                host,
+                databaseUrl,
+                dataDir,
+                adminToken,
+                retention,
+                heartbeat,
+                sseRetryMillis,
+                maxBodyBytes,
+                poolSize,
+                interval,
+                deadline,
+                slowClientTimeout,
+                ringSize,
+                housekeeping);
+    }
+
+    public Config withRingSize(int n) {
+        return new Config(
+                port,
+                host,
+                databaseUrl,
+                dataDir,
+                adminToken,
+                retention,
+                heartbeat,
+                sseRetryMillis,
+                maxBodyBytes,
+                poolSize,
+                watchdogInterval,
+                watchdogDeadline,
+                slowClientTimeout,
+                n,
+                housekeeping);
+    }
+
+    public Config withDataDir(Path d) {
+        return new Config(
+                port,
+                host,
+                databaseUrl,
+                d,
+                adminToken,
+                retention,
+                heartbeat,
+                sseRetryMillis,
+                maxBodyBytes,
+                poolSize,
+                watchdogInterval,
+                watchdogDeadline,
+                slowClientTimeout,
+                ringSize,
+                housekeeping);
+    }
 
     // Withers for the housekeeping settings.
-    public Config withHousekeeping(Housekeeping h) { return new Config(port, host, databaseUrl, dataDir, adminToken, retention, heartbeat, sseRetryMillis, maxBodyBytes, poolSize, watchdogInterval, watchdogDeadline, slowClientTimeout, ringSize, h); }
-    public Config withRetentionInterval(Duration i) { Housekeeping h = housekeeping; return withHousekeeping(new Housekeeping(i, h.retentionBatch(), h.replayConnects(), h.replayRows(), h.replayWindow())); }
-    public Config withRetentionBatch(int b) { Housekeeping h = housekeeping; return withHousekeeping(new Housekeeping(h.retentionInterval(), b, h.replayConnects(), h.replayRows(), h.replayWindow())); }
-    public Config withReplayBudget(int connects, int rows, Duration window) { Housekeeping h = housekeeping; return withHousekeeping(new Housekeeping(h.retentionInterval(), h.retentionBatch(), connects, rows, window)); }
+    public Config withHousekeeping(Housekeeping h) {
+        return new Config(
+                port,
+                host,
+                databaseUrl,
+                dataDir,
+                adminToken,
+                retention,
+                heartbeat,
+                sseRetryMillis,
+                maxBodyBytes,
+                poolSize,
+                watchdogInterval,
+                watchdogDeadline,
+                slowClientTimeout,
+                ringSize,
+                h);
+    }
+
+    public Config withRetentionInterval(Duration i) {
+        Housekeeping h = housekeeping;
+        return withHousekeeping(
+                new Housekeeping(i, h.retentionBatch(), h.replayConnects(), h.replayRows(), h.replayWindow()));
+    }
+
+    public Config withRetentionBatch(int b) {
+        Housekeeping h = housekeeping;
+        return withHousekeeping(
+                new Housekeeping(h.retentionInterval(), b, h.replayConnects(), h.replayRows(), h.replayWindow()));
+    }
+
+    public Config withReplayBudget(int connects, int rows, Duration window) {
+        Housekeeping h = housekeeping;
+        return withHousekeeping(new Housekeeping(h.retentionInterval(), h.retentionBatch(), connects, rows, window));
+    }
 
     private static String blankToNull(String s) {
         return s == null || s.isBlank() ? null : s.trim();
@@ -101,7 +324,8 @@ public record Config(
         if (v == null) return dflt;
         try {
             int n = Integer.parseInt(v);
-            if (n < min || n > max) throw new IllegalArgumentException(name + " must be between " + min + " and " + max + ", got " + v);
+            if (n < min || n > max)
+                throw new IllegalArgumentException(name + " must be between " + min + " and " + max + ", got " + v);
             return n;
         } catch (NumberFormatException e) {
             throw new IllegalArgumentException(name + " must be a whole number, got '" + v + "'");
@@ -117,7 +341,8 @@ public record Config(
             if (d.isNegative() || d.isZero()) throw new IllegalArgumentException(name + " must be positive, got " + v);
             return d;
         } catch (DateTimeParseException e) {
-            throw new IllegalArgumentException(name + " must be an ISO-8601 duration such as PT15S or P7D, got '" + v + "'");
+            throw new IllegalArgumentException(
+                    name + " must be an ISO-8601 duration such as PT15S or P7D, got '" + v + "'");
         }
     }
 }

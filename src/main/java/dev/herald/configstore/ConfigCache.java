@@ -2,7 +2,6 @@ package dev.herald.configstore;
 
 import com.github.benmanes.caffeine.cache.Cache;
 import com.github.benmanes.caffeine.cache.Caffeine;
-
 import java.time.Duration;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicLongArray;
@@ -118,7 +117,8 @@ public final class ConfigCache {
                     && !(curServable && cur.entry.version() >= entry.version())) {
                 return new Node(entry, stamp.generation, stamp.epoch, floor);
             }
-            if (curServable && cur.entry.version() >= floor) return new Node(cur.entry, cur.generation, cur.epoch, floor);
+            if (curServable && cur.entry.version() >= floor)
+                return new Node(cur.entry, cur.generation, cur.epoch, floor);
             return new Node(null, stamp.generation, stamp.epoch, floor);
         });
     }
@@ -137,12 +137,28 @@ public final class ConfigCache {
         flushes.incrementAndGet();
     }
 
-    public long hits() { return hits.get(); }
-    public long misses() { return misses.get(); }
-    public long evictions() { return evictions.get(); }
-    public long flushes() { return flushes.get(); }
-    public long size() { return cache.estimatedSize(); }
+    public long hits() {
+        return hits.get();
+    }
+
+    public long misses() {
+        return misses.get();
+    }
+
+    public long evictions() {
+        return evictions.get();
+    }
+
+    public long flushes() {
+        return flushes.get();
+    }
+
+    public long size() {
+        return cache.estimatedSize();
+    }
 
     /** Runs pending size/age evictions now (tests). */
-    void cleanUp() { cache.cleanUp(); }
+    void cleanUp() {
+        cache.cleanUp();
+    }
 }

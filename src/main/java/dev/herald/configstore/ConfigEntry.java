@@ -3,7 +3,6 @@ package dev.herald.configstore;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import com.fasterxml.jackson.databind.util.RawValue;
 import dev.herald.web.Json;
-
 import java.time.OffsetDateTime;
 import java.time.format.DateTimeFormatter;
 
@@ -13,7 +12,8 @@ import java.time.format.DateTimeFormatter;
  * {@code version} = the delete's). The response body is rendered once, when the entry is
  * read, with the stored JSON spliced in as is (no re-parsing, no loss of number precision).
  */
-public record ConfigEntry(ConfigKey key, boolean present, String valueJson, long version, OffsetDateTime updatedAt, String body) {
+public record ConfigEntry(
+        ConfigKey key, boolean present, String valueJson, long version, OffsetDateTime updatedAt, String body) {
 
     public static ConfigEntry present(ConfigKey key, String valueJson, long version, OffsetDateTime updatedAt) {
         ObjectNode o = Json.object();

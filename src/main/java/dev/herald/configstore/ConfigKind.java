@@ -1,7 +1,6 @@
 package dev.herald.configstore;
 
 import dev.herald.web.ApiException;
-
 import java.util.Arrays;
 import java.util.stream.Collectors;
 
@@ -23,11 +22,14 @@ public enum ConfigKind {
         this.wire = wire;
     }
 
-    public String wire() { return wire; }
+    public String wire() {
+        return wire;
+    }
 
     public static ConfigKind parse(String s) {
         for (ConfigKind k : values()) if (k.wire.equals(s)) return k;
         String shown = s.length() > 40 ? s.substring(0, 40) + "…" : s;
-        throw ApiException.badRequest("invalid_kind", "unknown config kind '" + shown.replaceAll("\\p{Cntrl}", "?") + "'; kinds are " + ALL);
+        throw ApiException.badRequest(
+                "invalid_kind", "unknown config kind '" + shown.replaceAll("\\p{Cntrl}", "?") + "'; kinds are " + ALL);
     }
 }

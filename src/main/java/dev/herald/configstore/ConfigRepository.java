@@ -1,14 +1,13 @@
 package dev.herald.configstore;
 
+import static dev.herald.jooq.Tables.CONFIG_ENTRIES;
+
+import java.time.OffsetDateTime;
+import java.util.Optional;
 import org.jooq.DSLContext;
 import org.jooq.JSONB;
 import org.jooq.Record4;
 import org.jooq.impl.DSL;
-
-import java.time.OffsetDateTime;
-import java.util.Optional;
-
-import static dev.herald.jooq.Tables.CONFIG_ENTRIES;
 
 /**
  * Config rows. Each write is one statement, hence one transaction; the table's trigger
@@ -24,8 +23,8 @@ public final class ConfigRepository {
 
     /** The entry as committed now; absent (version 0 or the tombstone's) if there is none. */
     public ConfigEntry find(ConfigKey key) {
-        Record4<JSONB, Long, Boolean, OffsetDateTime> r = db
-                .select(CONFIG_ENTRIES.VALUE, CONFIG_ENTRIES.VERSION, CONFIG_ENTRIES.DELETED, CONFIG_ENTRIES.UPDATED_AT)
+        Record4<JSONB, Long, Boolean, OffsetDateTime> r = db.select(
+                        CONFIG_ENTRIES.VALUE, CONFIG_ENTRIES.VERSION, CONFIG_ENTRIES.DELETED, CONFIG_ENTRIES.UPDATED_AT)
                 .from(CONFIG_ENTRIES)
                 .where(matches(key))
                 .fetchOne();
@@ -69,7 +68,9 @@ public final class ConfigRepository {
     }
 
     private static org.jooq.Condition matches(ConfigKey key) {
-        return CONFIG_ENTRIES.TENANT.eq(key.tenant())
+        return CONFIG_ENTRIES
+                .TENANT
+                .eq(key.tenant())
                 .and(CONFIG_ENTRIES.KIND.eq(key.kind().wire()))
                 .and(CONFIG_ENTRIES.ENTITY.eq(key.entity()));
     }

@@ -13,7 +13,6 @@ import dev.herald.web.Params;
 import io.javalin.config.RoutesConfig;
 import io.javalin.http.Context;
 
-
 /**
  * Config entries (API.md section 3): PUT/DELETE (admin), GET (events:read) served from the
  * replica's cache, and the tenant's change stream over SSE.
@@ -77,9 +76,7 @@ public final class ConfigRoutes {
         ctx.status(204);
     }
 
-
     private static ApiException notFound(ConfigKey key) {
         return ApiException.notFound("no config entry " + key.kind().wire() + "/" + key.entity());
     }
-
 }

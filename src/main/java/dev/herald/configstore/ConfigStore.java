@@ -8,12 +8,11 @@ import dev.herald.stream.Listener;
 import dev.herald.stream.Renderer;
 import dev.herald.stream.StreamKey;
 import dev.herald.web.Json;
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
-
 import java.time.Duration;
 import java.util.Optional;
 import java.util.concurrent.atomic.AtomicLong;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * Config entries behind a per-replica cache that every replica keeps fresh: a write commits
@@ -41,7 +40,9 @@ public final class ConfigStore {
         // cache was flushed after its latest reconnect (the listener reports "connected" a
         // moment before its reconnect hooks run; pings sent while it was down are lost).
         AtomicLong flushedAfter = new AtomicLong(listener.reconnects());
-        ConfigCache cache = new ConfigCache(100_000, Duration.ofMinutes(30),
+        ConfigCache cache = new ConfigCache(
+                100_000,
+                Duration.ofMinutes(30),
                 () -> listener.connected() && listener.reconnects() == flushedAfter.get());
         ConfigStore store = new ConfigStore(repo, cache);
         listener.onChannel(CHANNEL, store::onInvalidation);
@@ -52,8 +53,14 @@ public final class ConfigStore {
         hub.renderer("config", RENDERER);
         metrics.gauge("herald_config_cache_hits", "Config reads served from this replica's cache", cache::hits);
         metrics.gauge("herald_config_cache_misses", "Config reads that went to the database", cache::misses);
-        metrics.gauge("herald_config_cache_evictions", "Config cache entries evicted by chat:config_change pings", cache::evictions);
-        metrics.gauge("herald_config_cache_flushes", "Whole config cache evictions (after listener reconnects)", cache::flushes);
+        metrics.gauge(
+                "herald_config_cache_evictions",
+                "Config cache entries evicted by chat:config_change pings",
+                cache::evictions);
+        metrics.gauge(
+                "herald_config_cache_flushes",
+                "Whole config cache evictions (after listener reconnects)",
+                cache::flushes);
         metrics.gauge("herald_config_cache_entries", "Entries in this replica's config cache", cache::size);
         return store;
     }
@@ -99,7 +106,9 @@ public final class ConfigStore {
         return e;
     }
 
-    public ConfigCache cache() { return cache; }
+    public ConfigCache cache() {
+        return cache;
+    }
 
     /** A {@value #CHANNEL} ping; anything unreadable evicts everything (never keep a stale entry). */
     void onInvalidation(String payload) {

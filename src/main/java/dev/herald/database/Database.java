@@ -4,6 +4,8 @@ import com.zaxxer.hikari.HikariConfig;
 import com.zaxxer.hikari.HikariDataSource;
 import dev.herald.config.Config;
 import io.zonky.test.db.postgres.embedded.EmbeddedPostgres;
+import java.io.IOException;
+import java.nio.file.Files;
 import org.flywaydb.core.Flyway;
 import org.flywaydb.core.api.FlywayException;
 import org.jooq.DSLContext;
@@ -13,9 +15,6 @@ import org.jooq.impl.DSL;
 import org.postgresql.ds.PGSimpleDataSource;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
-
-import java.io.IOException;
-import java.nio.file.Files;
 
 /**
  * The database Herald runs on: HERALD_DATABASE_URL if set, else an embedded PostgreSQL whose
@@ -33,8 +32,8 @@ public final class Database implements AutoCloseable {
         this.url = url;
         this.embedded = embedded;
         PGSimpleDataSource ds = new PGSimpleDataSource();
-        ds.setServerNames(new String[]{url.host()});
-        ds.setPortNumbers(new int[]{url.port()});
+        ds.setServerNames(new String[] {url.host()});
+        ds.setPortNumbers(new int[] {url.port()});
         ds.setDatabaseName(url.database());
         ds.setUser(url.user());
         if (url.password() != null) ds.setPassword(url.password());
@@ -84,7 +83,10 @@ public final class Database implements AutoCloseable {
                     .setServerConfig("max_connections", "200")
                     .start();
         } catch (IOException e) {
-            throw new IllegalStateException("could not start the embedded PostgreSQL in " + config.dataDir().toAbsolutePath() + ": " + e.getMessage(), e);
+            throw new IllegalStateException(
+                    "could not start the embedded PostgreSQL in "
+                            + config.dataDir().toAbsolutePath() + ": " + e.getMessage(),
+                    e);
         }
     }
 
@@ -105,15 +107,30 @@ public final class Database implements AutoCloseable {
         }
     }
 
-    public DSLContext dsl() { return dsl; }
-    public HikariDataSource pool() { return pool; }
-    public DatabaseUrl url() { return url; }
-    public boolean embedded() { return embedded != null; }
-    public EmbeddedPostgres embeddedServer() { return embedded; }
+    public DSLContext dsl() {
+        return dsl;
+    }
+
+    public HikariDataSource pool() {
+        return pool;
+    }
+
+    public DatabaseUrl url() {
+        return url;
+    }
+
+    public boolean embedded() {
+        return embedded != null;
+    }
+
+    public EmbeddedPostgres embeddedServer() {
+        return embedded;
+    }
 
     /** True when a connection answers a trivial query within a second. */
     public boolean reachable() {
-        try (var c = pool.getConnection(); var st = c.createStatement()) {
+        try (var c = pool.getConnection();
+                var st = c.createStatement()) {
             st.setQueryTimeout(1);
             st.execute("SELECT 1");
             return true;

@@ -29,7 +29,9 @@ public record DatabaseUrl(String host, int port, String database, String user, S
             user = decode(parts[0]);
             if (parts.length > 1) password = decode(parts[1]);
         }
-        String db = uri.getPath() == null || uri.getPath().length() <= 1 ? "postgres" : uri.getPath().substring(1);
+        String db = uri.getPath() == null || uri.getPath().length() <= 1
+                ? "postgres"
+                : uri.getPath().substring(1);
         String host = uri.getHost() == null ? "localhost" : uri.getHost();
         int port = uri.getPort() < 0 ? 5432 : uri.getPort();
         return new DatabaseUrl(host, port, db, user == null ? "postgres" : user, password);

@@ -20,7 +20,6 @@ import dev.herald.web.Json;
 import dev.herald.web.Params;
 import io.javalin.config.RoutesConfig;
 import io.javalin.http.Context;
-
 import java.time.format.DateTimeFormatter;
 import java.util.List;
 import java.util.regex.Pattern;
@@ -39,7 +38,8 @@ public final class UserEventRoutes {
     private final Metrics metrics;
     private final long maxBody;
 
-    public UserEventRoutes(Auth auth, Publisher publisher, EventStore store, Hub hub, Sse sse, Metrics metrics, long maxBody) {
+    public UserEventRoutes(
+            Auth auth, Publisher publisher, EventStore store, Hub hub, Sse sse, Metrics metrics, long maxBody) {
         this.auth = auth;
         this.publisher = publisher;
         this.store = store;
@@ -54,7 +54,8 @@ public final class UserEventRoutes {
     }
 
     /** Wire form of a user event: {"type","data","created_at"}. */
-    static final Renderer RENDERER = e -> new Renderer.Rendered(e.type(), view(e, false).toString());
+    static final Renderer RENDERER =
+            e -> new Renderer.Rendered(e.type(), view(e, false).toString());
 
     private static ObjectNode view(Event e, boolean withCursor) {
         ObjectNode o = Json.object();
@@ -96,7 +97,9 @@ public final class UserEventRoutes {
         long after = afterRaw == null || afterRaw.isEmpty() ? 0 : Params.cursor(afterRaw);
         int limit = Params.intQuery(ctx, "limit", 100, 1, 100);
         EventStore.StreamInfo info = store.info(key);
-        if (after > info.head()) throw ApiException.badRequest("cursor_ahead", "cursor " + after + " is ahead of the stream's head " + info.head());
+        if (after > info.head())
+            throw ApiException.badRequest(
+                    "cursor_ahead", "cursor " + after + " is ahead of the stream's head " + info.head());
         List<Event> events = store.after(key, after, limit);
         sse.replayGate().replayed(p, events.size());
         ArrayNode arr = Json.MAPPER.createArrayNode();

@@ -24,7 +24,8 @@ final class InboxRenderer implements Renderer {
             JsonNode data = Json.parse(e.data());
             if (!(data instanceof ObjectNode d)) return AS_STORED.render(e);
             return switch (e.type()) {
-                case "notification" -> new Rendered(e.type(), notification(d, e.cursor()).toString());
+                case "notification" ->
+                    new Rendered(e.type(), notification(d, e.cursor()).toString());
                 case "read_status" -> new Rendered(e.type(), readStatus(d).toString());
                 default -> AS_STORED.render(e);
             };
@@ -38,7 +39,7 @@ final class InboxRenderer implements Renderer {
         ObjectNode o = Json.object();
         o.set("id", n.get("id"));
         o.put("cursor", cursor);
-        for (String f : new String[]{"user", "title", "content", "icon", "targets"}) o.set(f, n.get(f));
+        for (String f : new String[] {"user", "title", "content", "icon", "targets"}) o.set(f, n.get(f));
         o.set("actions", Notification.actions(n.get("actions")));
         o.put("read_at", Notification.normalizeTime(n.path("read_at").textValue()));
         o.put("created_at", Notification.normalizeTime(n.path("created_at").textValue()));
@@ -54,7 +55,8 @@ final class InboxRenderer implements Renderer {
         d.properties().forEach(en -> {
             if (!en.getKey().equals("unread_count")) out.set(en.getKey(), en.getValue());
         });
-        if (d.hasNonNull("read_at")) out.put("read_at", Notification.normalizeTime(d.get("read_at").textValue()));
+        if (d.hasNonNull("read_at"))
+            out.put("read_at", Notification.normalizeTime(d.get("read_at").textValue()));
         return out;
     }
 }

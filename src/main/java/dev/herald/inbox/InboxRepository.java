@@ -1,9 +1,18 @@
 package dev.herald.inbox;
 
+import static dev.herald.jooq.Tables.INBOX_COUNTERS;
+import static dev.herald.jooq.Tables.INBOX_NOTIFICATIONS;
+import static dev.herald.jooq.Tables.INBOX_TARGETS;
+
 import dev.herald.jooq.Routines;
 import dev.herald.jooq.tables.InboxNotifications;
 import dev.herald.jooq.tables.InboxTargets;
 import dev.herald.web.Json;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Optional;
+import java.util.UUID;
 import org.jooq.Condition;
 import org.jooq.DSLContext;
 import org.jooq.Field;
@@ -13,16 +22,6 @@ import org.jooq.ResultQuery;
 import org.jooq.SelectField;
 import org.jooq.Table;
 import org.jooq.impl.DSL;
-
-import java.util.ArrayList;
-import java.util.Arrays;
-import java.util.List;
-import java.util.Optional;
-import java.util.UUID;
-
-import static dev.herald.jooq.Tables.INBOX_COUNTERS;
-import static dev.herald.jooq.Tables.INBOX_NOTIFICATIONS;
-import static dev.herald.jooq.Tables.INBOX_TARGETS;
 
 /**
  * Inbox rows through jOOQ. Every write goes through the SQL functions of V10__inbox.sql, which
@@ -39,10 +38,15 @@ public final class InboxRepository {
         this.db = db;
     }
 
-    public enum ReadStatus { ALL, READ, UNREAD }
+    public enum ReadStatus {
+        ALL,
+        READ,
+        UNREAD
+    }
 
     /** A list request; {@code beforeCursor} null for the first page, targets possibly empty. */
-    public record Query(String tenant, String user, ReadStatus status, List<String> targets, Long beforeCursor, int limit) {}
+    public record Query(
+            String tenant, String user, ReadStatus status, List<String> targets, Long beforeCursor, int limit) {}
 
     public record Page(List<Notification> notifications, long unreadCount) {}
 
@@ -51,9 +55,17 @@ public final class InboxRepository {
     public Notification create(String tenant, String user, NotificationInput in) {
         return db.transactionResult(cfg -> {
             DSLContext tx = cfg.dsl();
-            UUID id = Routines.notifyInbox(tx.configuration(), tenant, user, in.title(), in.content(), in.icon(),
-                    in.targets().toArray(String[]::new), JSONB.valueOf(in.actions().toString()));
-            return find(tx, tenant, user, id).orElseThrow(() -> new IllegalStateException("notification " + id + " vanished"));
+            UUID id = Routines.notifyInbox(
+                    tx.configuration(),
+                    tenant,
+                    user,
+                    in.title(),
+                    in.content(),
+                    in.icon(),
+                    in.targets().toArray(String[]::new),
+                    JSONB.valueOf(in.actions().toString()));
+            return find(tx, tenant, user, id)
+                    .orElseThrow(() -> new IllegalStateException("notification " + id + " vanished"));
         });
     }
 
@@ -74,7 +86,8 @@ public final class InboxRepository {
 
     /** The cursor of one of the user's notifications, empty if the user has no such one. */
     public Optional<Long> cursorOf(String tenant, String user, UUID id) {
-        return db.select(N.CURSOR).from(N)
+        return db.select(N.CURSOR)
+                .from(N)
                 .where(N.ID.eq(id).and(N.TENANT.eq(tenant)).and(N.USER_ID.eq(user)))
                 .fetchOptional(N.CURSOR);
     }
@@ -84,7 +97,8 @@ public final class InboxRepository {
     }
 
     private static long unreadCount(DSLContext ctx, String tenant, String user) {
-        Long n = ctx.select(INBOX_COUNTERS.UNREAD).from(INBOX_COUNTERS)
+        Long n = ctx.select(INBOX_COUNTERS.UNREAD)
+                .from(INBOX_COUNTERS)
                 .where(INBOX_COUNTERS.TENANT.eq(tenant).and(INBOX_COUNTERS.USER_ID.eq(user)))
                 .fetchOne(INBOX_COUNTERS.UNREAD);
         return n == null ? 0 : n;
@@ -112,8 +126,10 @@ public final class InboxRepository {
      * test can EXPLAIN exactly this query.
      */
     static ResultQuery<Record> listQuery(DSLContext ctx, Query q) {
-        Field<Long> unread = DSL.field(DSL.select(INBOX_COUNTERS.UNREAD).from(INBOX_COUNTERS)
-                .where(INBOX_COUNTERS.TENANT.eq(q.tenant()).and(INBOX_COUNTERS.USER_ID.eq(q.user())))).as(UNREAD);
+        Field<Long> unread = DSL.field(DSL.select(INBOX_COUNTERS.UNREAD)
+                        .from(INBOX_COUNTERS)
+                        .where(INBOX_COUNTERS.TENANT.eq(q.tenant()).and(INBOX_COUNTERS.USER_ID.eq(q.user()))))
+                .as(UNREAD);
         List<SelectField<?>> fields = new ArrayList<>(Arrays.asList(N.fields()));
         fields.add(unread);
 
@@ -121,16 +137,23 @@ public final class InboxRepository {
         switch (q.status()) {
             case READ -> where = where.and(N.READ_AT.isNotNull());
             case UNREAD -> where = where.and(N.READ_AT.isNull());
-            case ALL -> { }
+            case ALL -> {}
         }
         if (q.targets().isEmpty()) {
             if (q.beforeCursor() != null) where = where.and(N.CURSOR.lt(q.beforeCursor()));
-            return ctx.select(fields).from(N).where(where).orderBy(N.CURSOR.desc()).limit(q.limit());
+            return ctx.select(fields)
+                    .from(N)
+                    .where(where)
+                    .orderBy(N.CURSOR.desc())
+                    .limit(q.limit());
         }
         // One inbox_targets row per listed target, all joined on the same cursor: the planner
         // may drive with whichever target is rarest and still read it in cursor order.
         InboxTargets first = T.as("t0");
-        Condition byTarget = first.TENANT.eq(q.tenant()).and(first.USER_ID.eq(q.user())).and(first.TARGET.eq(q.targets().getFirst()));
+        Condition byTarget = first.TENANT
+                .eq(q.tenant())
+                .and(first.USER_ID.eq(q.user()))
+                .and(first.TARGET.eq(q.targets().getFirst()));
         if (q.beforeCursor() != null) {
             // On every joined table: PostgreSQL does not carry inequalities across a join, and
             // a merge join would otherwise walk the other index from the top.
@@ -140,29 +163,43 @@ public final class InboxRepository {
         Table<?> from = first;
         for (int i = 1; i < q.targets().size(); i++) {
             InboxTargets ti = T.as("t" + i);
-            Condition on = ti.TENANT.eq(first.TENANT).and(ti.USER_ID.eq(first.USER_ID))
-                    .and(ti.CURSOR.eq(first.CURSOR)).and(ti.TARGET.eq(q.targets().get(i)));
+            Condition on = ti.TENANT
+                    .eq(first.TENANT)
+                    .and(ti.USER_ID.eq(first.USER_ID))
+                    .and(ti.CURSOR.eq(first.CURSOR))
+                    .and(ti.TARGET.eq(q.targets().get(i)));
             if (q.beforeCursor() != null) on = on.and(ti.CURSOR.lt(q.beforeCursor()));
             from = from.join(ti).on(on);
         }
-        return ctx.select(fields).from(from)
-                .join(N).on(N.TENANT.eq(first.TENANT).and(N.USER_ID.eq(first.USER_ID)).and(N.CURSOR.eq(first.CURSOR)))
+        return ctx.select(fields)
+                .from(from)
+                .join(N)
+                .on(N.TENANT.eq(first.TENANT).and(N.USER_ID.eq(first.USER_ID)).and(N.CURSOR.eq(first.CURSOR)))
                 .where(byTarget.and(where))
                 .orderBy(first.CURSOR.desc())
                 .limit(q.limit());
     }
 
     private static Optional<Notification> find(DSLContext ctx, String tenant, String user, UUID id) {
-        return ctx.selectFrom(N).where(N.ID.eq(id).and(N.TENANT.eq(tenant)).and(N.USER_ID.eq(user)))
-                .fetchOptional().map(InboxRepository::toNotification);
+        return ctx.selectFrom(N)
+                .where(N.ID.eq(id).and(N.TENANT.eq(tenant)).and(N.USER_ID.eq(user)))
+                .fetchOptional()
+                .map(InboxRepository::toNotification);
     }
 
     private static Notification toNotification(Record r) {
         String[] targets = r.get(N.TARGETS);
         JSONB actions = r.get(N.ACTIONS);
-        return new Notification(r.get(N.ID), r.get(N.CURSOR), r.get(N.USER_ID), r.get(N.TITLE), r.get(N.CONTENT),
-                r.get(N.ICON), targets == null ? List.of() : List.of(targets),
+        return new Notification(
+                r.get(N.ID),
+                r.get(N.CURSOR),
+                r.get(N.USER_ID),
+                r.get(N.TITLE),
+                r.get(N.CONTENT),
+                r.get(N.ICON),
+                targets == null ? List.of() : List.of(targets),
                 actions == null ? Json.MAPPER.createArrayNode() : Json.parse(actions.data()),
-                r.get(N.READ_AT), r.get(N.CREATED_AT));
+                r.get(N.READ_AT),
+                r.get(N.CREATED_AT));
     }
 }

@@ -15,7 +15,6 @@ import dev.herald.web.Json;
 import dev.herald.web.Params;
 import io.javalin.config.RoutesConfig;
 import io.javalin.http.Context;
-
 import java.util.ArrayList;
 import java.util.LinkedHashSet;
 import java.util.List;
@@ -31,7 +30,8 @@ import java.util.regex.Pattern;
  */
 public final class InboxRoutes {
     /** Canonical UUID text; java.util.UUID.fromString alone also accepts "1-2-3-4-5". */
-    private static final Pattern UUID_TEXT = Pattern.compile("[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}");
+    private static final Pattern UUID_TEXT =
+            Pattern.compile("[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}");
     /** Each listed target is one more join (PostgreSQL plans up to 8 joins exhaustively). */
     private static final int MAX_FILTER_TARGETS = 6;
 
@@ -85,9 +85,13 @@ public final class InboxRoutes {
         Long before = null;
         String startingBefore = ctx.queryParam("starting_before");
         if (startingBefore != null && !startingBefore.isEmpty()) {
-            UUID id = uuid(startingBefore).orElseThrow(() -> ApiException.badRequest("invalid_starting_before", "'starting_before' must be a notification id (a UUID)"));
+            UUID id = uuid(startingBefore)
+                    .orElseThrow(() -> ApiException.badRequest(
+                            "invalid_starting_before", "'starting_before' must be a notification id (a UUID)"));
             // Unknown ids and other users' ids answer alike: nothing about them is revealed.
-            before = repo.cursorOf(tenant, user, id).orElseThrow(() -> ApiException.badRequest("invalid_starting_before", "'starting_before' is not a notification in your inbox"));
+            before = repo.cursorOf(tenant, user, id)
+                    .orElseThrow(() -> ApiException.badRequest(
+                            "invalid_starting_before", "'starting_before' is not a notification in your inbox"));
         }
         InboxRepository.Page page = repo.list(new InboxRepository.Query(tenant, user, status, targets, before, limit));
         ObjectNode out = Json.object();
@@ -123,7 +127,8 @@ public final class InboxRoutes {
             case "all" -> InboxRepository.ReadStatus.ALL;
             case "read" -> InboxRepository.ReadStatus.READ;
             case "unread" -> InboxRepository.ReadStatus.UNREAD;
-            default -> throw ApiException.badRequest("invalid_read_status", "'read_status' must be all, read or unread");
+            default ->
+                throw ApiException.badRequest("invalid_read_status", "'read_status' must be all, read or unread");
         };
     }
 
@@ -133,11 +138,16 @@ public final class InboxRoutes {
         Set<String> out = new LinkedHashSet<>();
         for (String t : raw.split(",", -1)) {
             if (t.isEmpty() || t.codePointCount(0, t.length()) > NotificationInput.MAX_TARGET || t.indexOf('\0') >= 0) {
-                throw ApiException.badRequest("invalid_targets", "'targets' must be a comma-separated list of 1-" + NotificationInput.MAX_TARGET + " character targets");
+                throw ApiException.badRequest(
+                        "invalid_targets",
+                        "'targets' must be a comma-separated list of 1-" + NotificationInput.MAX_TARGET
+                                + " character targets");
             }
             out.add(t);
         }
-        if (out.size() > MAX_FILTER_TARGETS) throw ApiException.badRequest("invalid_targets", "'targets' lists more than " + MAX_FILTER_TARGETS + " targets");
+        if (out.size() > MAX_FILTER_TARGETS)
+            throw ApiException.badRequest(
+                    "invalid_targets", "'targets' lists more than " + MAX_FILTER_TARGETS + " targets");
         return new ArrayList<>(out);
     }
 
@@ -149,5 +159,4 @@ public final class InboxRoutes {
     private static ApiException notFound() {
         return ApiException.notFound("no such notification");
     }
-
 }

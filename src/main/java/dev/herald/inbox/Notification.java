@@ -4,7 +4,6 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.herald.web.Json;
-
 import java.time.Instant;
 import java.time.OffsetDateTime;
 import java.time.format.DateTimeFormatter;
@@ -16,8 +15,17 @@ import java.util.UUID;
  * {@code {"id","cursor","user","title","content","icon","targets","actions","read_at","created_at"}}.
  * {@code cursor} is the cursor of its {@code notification} event in the stream {@code inbox:<user>}.
  */
-public record Notification(UUID id, long cursor, String user, String title, String content, String icon,
-                           List<String> targets, JsonNode actions, OffsetDateTime readAt, OffsetDateTime createdAt) {
+public record Notification(
+        UUID id,
+        long cursor,
+        String user,
+        String title,
+        String content,
+        String icon,
+        List<String> targets,
+        JsonNode actions,
+        OffsetDateTime readAt,
+        OffsetDateTime createdAt) {
 
     public ObjectNode toJson() {
         ObjectNode o = Json.object();
@@ -39,7 +47,10 @@ public record Notification(UUID id, long cursor, String user, String title, Stri
     static ArrayNode actions(JsonNode stored) {
         ArrayNode out = Json.MAPPER.createArrayNode();
         if (stored == null || !stored.isArray()) return out;
-        for (JsonNode a : stored) out.addObject().put("label", a.path("label").asText()).put("url", a.path("url").asText());
+        for (JsonNode a : stored)
+            out.addObject()
+                    .put("label", a.path("label").asText())
+                    .put("url", a.path("url").asText());
         return out;
     }
 

@@ -5,7 +5,6 @@ import com.fasterxml.jackson.databind.node.ArrayNode;
 import dev.herald.web.ApiException;
 import dev.herald.web.Body;
 import dev.herald.web.Json;
-
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.LinkedHashSet;
@@ -70,10 +69,13 @@ public record NotificationInput(String title, String content, String icon, List<
             String at = "actions[" + i + "]";
             if (!a.isObject()) throw Body.wrongType(at, "an object {\"label\",\"url\"}");
             String label = string(a, "label", true, at + ".label");
-            if (label.isEmpty() || length(label) > MAX_LABEL) throw invalid("'" + at + ".label' must be 1-" + MAX_LABEL + " characters");
+            if (label.isEmpty() || length(label) > MAX_LABEL)
+                throw invalid("'" + at + ".label' must be 1-" + MAX_LABEL + " characters");
             String url = string(a, "url", true, at + ".url");
             if (!urlAllowed(url)) {
-                throw invalid("'" + at + ".url' must be an http(s) URL or a relative path (no other scheme, no spaces or control characters), at most " + MAX_URL + " characters");
+                throw invalid("'" + at
+                        + ".url' must be an http(s) URL or a relative path (no other scheme, no spaces or control characters), at most "
+                        + MAX_URL + " characters");
             }
             out.addObject().put("label", label).put("url", url);
         }

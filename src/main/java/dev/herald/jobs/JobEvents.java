@@ -8,13 +8,12 @@ import dev.herald.stream.Event;
 import dev.herald.stream.Renderer;
 import dev.herald.stream.StreamKey;
 import dev.herald.web.Json;
-import org.jooq.DSLContext;
-import org.jooq.JSONB;
-
 import java.io.IOException;
 import java.time.format.DateTimeFormatter;
 import java.util.Set;
 import java.util.function.Predicate;
+import org.jooq.DSLContext;
+import org.jooq.JSONB;
 
 /**
  * Team job events: the stream {@code team:<team>} of tenant {@code <team>}. Stored as

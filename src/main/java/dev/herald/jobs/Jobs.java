@@ -41,9 +41,13 @@ public final class Jobs implements AutoCloseable {
         janitor.start();
     }
 
-    public RetentionJanitor janitor() { return janitor; }
+    public RetentionJanitor janitor() {
+        return janitor;
+    }
 
-    public ReplayBudget replayBudget() { return budget; }
+    public ReplayBudget replayBudget() {
+        return budget;
+    }
 
     @Override
     public void close() {

@@ -5,7 +5,6 @@ import com.github.benmanes.caffeine.cache.Caffeine;
 import dev.herald.auth.Principal;
 import dev.herald.sse.Sse;
 import dev.herald.web.ApiException;
-
 import java.time.Duration;
 import java.util.Map;
 import java.util.function.LongSupplier;
@@ -39,7 +38,8 @@ public final class ReplayBudget implements Sse.ReplayGate {
     }
 
     ReplayBudget(int connects, int rows, Duration window, Runnable onRefused, LongSupplier clock) {
-        if (window.isZero() || window.isNegative()) throw new IllegalArgumentException("replay window must be positive");
+        if (window.isZero() || window.isNegative())
+            throw new IllegalArgumentException("replay window must be positive");
         this.connects = connects;
         this.rows = rows;
         this.windowNanos = window.toNanos();
@@ -47,7 +47,10 @@ public final class ReplayBudget implements Sse.ReplayGate {
         this.onRefused = onRefused;
         // An idle caller's buckets are full again after two windows (rows may be overdrawn by one
         // bucket): forgetting them then is exact.
-        this.buckets = Caffeine.newBuilder().expireAfterAccess(window.multipliedBy(2).plusSeconds(1)).maximumSize(1_000_000).build();
+        this.buckets = Caffeine.newBuilder()
+                .expireAfterAccess(window.multipliedBy(2).plusSeconds(1))
+                .maximumSize(1_000_000)
+                .build();
     }
 
     static String keyOf(Principal p) {
@@ -70,7 +73,9 @@ public final class ReplayBudget implements Sse.ReplayGate {
         if (waitNanos > 0) {
             onRefused.run();
             long seconds = Math.max(1, (waitNanos + 999_999_999L) / 1_000_000_000L);
-            throw new ApiException(429, "too_many_requests",
+            throw new ApiException(
+                    429,
+                    "too_many_requests",
                     "too many reconnects or too much replay for this user; retry after " + seconds + " s",
                     Map.of("Retry-After", Long.toString(seconds)));
         }
@@ -108,7 +113,8 @@ public final class ReplayBudget implements Sse.ReplayGate {
             if (dt <= 0) return;
             at = now;
             double f = (double) dt / windowNanos;
-            if (ReplayBudget.this.connects > 0) connects = Math.min(ReplayBudget.this.connects, connects + f * ReplayBudget.this.connects);
+            if (ReplayBudget.this.connects > 0)
+                connects = Math.min(ReplayBudget.this.connects, connects + f * ReplayBudget.this.connects);
             if (ReplayBudget.this.rows > 0) rows = Math.min(ReplayBudget.this.rows, rows + f * ReplayBudget.this.rows);
         }
     }

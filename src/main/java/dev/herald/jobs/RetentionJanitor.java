@@ -2,6 +2,10 @@ package dev.herald.jobs;
 
 import dev.herald.jooq.Routines;
 import dev.herald.jooq.tables.records.RetentionCandidatesRecord;
+import java.time.Duration;
+import java.util.HashSet;
+import java.util.Set;
+import java.util.concurrent.atomic.AtomicLong;
 import org.jooq.DSLContext;
 import org.jooq.Result;
 import org.jooq.SQLDialect;
@@ -10,11 +14,6 @@ import org.jooq.impl.DSL;
 import org.jooq.types.YearToSecond;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
-
-import java.time.Duration;
-import java.util.HashSet;
-import java.util.Set;
-import java.util.concurrent.atomic.AtomicLong;
 
 /**
  * Deletes event-log rows older than retention (HERALD_RETENTION) and advances each pruned
@@ -61,10 +60,14 @@ public final class RetentionJanitor implements AutoCloseable {
     }
 
     /** Rows deleted by this replica's janitor since start. */
-    public long deleted() { return deleted.get(); }
+    public long deleted() {
+        return deleted.get();
+    }
 
     /** Runs that did the work (held the lock). */
-    public long runs() { return runs.get(); }
+    public long runs() {
+        return runs.get();
+    }
 
     /** What one run did: whether it held the lock, and the rows it deleted. */
     public record Run(boolean worked, long deleted) {}
@@ -77,14 +80,17 @@ public final class RetentionJanitor implements AutoCloseable {
         synchronized (runLock) {
             return db.connectionResult(conn -> {
                 DSLContext c = DSL.using(conn, SQLDialect.POSTGRES);
-                Boolean locked = c.select(DSL.function("pg_try_advisory_lock", Boolean.class, DSL.val(LOCK_KEY))).fetchOne().value1();
+                Boolean locked = c.select(DSL.function("pg_try_advisory_lock", Boolean.class, DSL.val(LOCK_KEY)))
+                        .fetchOne()
+                        .value1();
                 if (!Boolean.TRUE.equals(locked)) return new Run(false, 0);
                 try {
                     long n = prune(c);
                     runs.incrementAndGet();
                     return new Run(true, n);
                 } finally {
-                    c.select(DSL.function("pg_advisory_unlock", Boolean.class, DSL.val(LOCK_KEY))).fetch();
+                    c.select(DSL.function("pg_advisory_unlock", Boolean.class, DSL.val(LOCK_KEY)))
+                            .fetch();
                 }
             });
         }
@@ -95,7 +101,8 @@ public final class RetentionJanitor implements AutoCloseable {
         long total = 0;
         Set<String> busy = new HashSet<>(); // streams whose head a writer held: retried next run
         for (int round = 0; round < MAX_ROUNDS && !closed; round++) {
-            Result<RetentionCandidatesRecord> candidates = Routines.retentionCandidates(c.configuration(), maxAge, SAMPLE);
+            Result<RetentionCandidatesRecord> candidates =
+                    Routines.retentionCandidates(c.configuration(), maxAge, SAMPLE);
             long progress = 0;
             boolean tried = false;
             for (RetentionCandidatesRecord r : candidates) {

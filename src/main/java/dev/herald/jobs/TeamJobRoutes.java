@@ -50,7 +50,8 @@ public final class TeamJobRoutes {
         Body body = Body.read(ctx, maxBody);
         String status = body.text("status", 32);
         if (!JobEvents.STATUSES.contains(status)) {
-            throw ApiException.badRequest("invalid_field", "'status' must be one of queued, running, progress, completed, failed");
+            throw ApiException.badRequest(
+                    "invalid_field", "'status' must be one of queued, running, progress, completed, failed");
         }
         JsonNode data = body.optObject("data");
         long cursor = jobs.publish(team, job, status, data == null ? "{}" : data.toString());

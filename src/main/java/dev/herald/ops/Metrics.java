@@ -7,7 +7,6 @@ import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.Timer;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
-
 import java.time.Duration;
 import java.time.Instant;
 import java.util.function.Supplier;
@@ -15,11 +14,22 @@ import java.util.function.Supplier;
 /** Herald's meters, exposed in Prometheus text at /metrics. */
 public final class Metrics implements HubMetrics, SseMetrics {
     private final PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
-    private final Counter published = Counter.builder("herald_events_published").description("Events committed through this replica").register(registry);
-    private final Counter delivered = Counter.builder("herald_events_delivered").description("Events written to SSE clients").register(registry);
-    private final Counter slowDropped = Counter.builder("herald_slow_clients_dropped").description("SSE clients disconnected for reading too slowly").register(registry);
-    private final Counter fetches = Counter.builder("herald_stream_fetches").description("Database queries for events after a cursor").register(registry);
-    private final Counter resyncs = Counter.builder("herald_resyncs").description("Times every local stream re-queried the database because pings may have been lost (after a listener reconnect)").register(registry);
+    private final Counter published = Counter.builder("herald_events_published")
+            .description("Events committed through this replica")
+            .register(registry);
+    private final Counter delivered = Counter.builder("herald_events_delivered")
+            .description("Events written to SSE clients")
+            .register(registry);
+    private final Counter slowDropped = Counter.builder("herald_slow_clients_dropped")
+            .description("SSE clients disconnected for reading too slowly")
+            .register(registry);
+    private final Counter fetches = Counter.builder("herald_stream_fetches")
+            .description("Database queries for events after a cursor")
+            .register(registry);
+    private final Counter resyncs = Counter.builder("herald_resyncs")
+            .description(
+                    "Times every local stream re-queried the database because pings may have been lost (after a listener reconnect)")
+            .register(registry);
     private final Timer commitToSend = Timer.builder("herald_commit_to_send")
             .description("From an event's commit-time timestamp to its write to an SSE client")
             .publishPercentileHistogram()
@@ -29,40 +39,60 @@ public final class Metrics implements HubMetrics, SseMetrics {
 
     private final java.util.List<Object> strong = new java.util.concurrent.CopyOnWriteArrayList<>();
 
-    public PrometheusMeterRegistry registry() { return registry; }
+    public PrometheusMeterRegistry registry() {
+        return registry;
+    }
 
-    public void published(int n) { published.increment(n); }
+    public void published(int n) {
+        published.increment(n);
+    }
 
     @Override
-    public void fetched(int rows) { fetches.increment(); }
+    public void fetched(int rows) {
+        fetches.increment();
+    }
 
-    public double fetchCount() { return fetches.count(); }
+    public double fetchCount() {
+        return fetches.count();
+    }
 
     @Override
     public void delivered(Event e) {
         delivered.increment();
         if (e.createdAt() != null) {
-            long nanos = Duration.between(e.createdAt().toInstant(), Instant.now()).toNanos();
+            long nanos =
+                    Duration.between(e.createdAt().toInstant(), Instant.now()).toNanos();
             if (nanos >= 0) commitToSend.record(Duration.ofNanos(nanos));
         }
     }
 
     @Override
-    public void resynced(int topics) { resyncs.increment(); }
+    public void resynced(int topics) {
+        resyncs.increment();
+    }
 
     @Override
-    public void slowClientDropped() { slowDropped.increment(); }
+    public void slowClientDropped() {
+        slowDropped.increment();
+    }
 
     public void gauge(String name, String description, Supplier<Number> value) {
-        io.micrometer.core.instrument.Gauge.builder(name, value).description(description).register(registry);
+        io.micrometer.core.instrument.Gauge.builder(name, value)
+                .description(description)
+                .register(registry);
     }
 
     /** A monotonic count kept elsewhere (exposed as name_total). */
     public void functionCounter(String name, String description, Supplier<Number> value) {
         // Micrometer holds a function counter's object weakly: keep the supplier alive here.
         strong.add(value);
-        io.micrometer.core.instrument.FunctionCounter.builder(name, value, v -> v.get().doubleValue()).description(description).register(registry);
+        io.micrometer.core.instrument.FunctionCounter.builder(
+                        name, value, v -> v.get().doubleValue())
+                .description(description)
+                .register(registry);
     }
 
-    public String scrape() { return registry.scrape(); }
+    public String scrape() {
+        return registry.scrape();
+    }
 }

@@ -1,12 +1,11 @@
 package dev.herald.ops;
 
+import java.time.Duration;
 import org.jooq.DSLContext;
 import org.jooq.impl.DSL;
 import org.jooq.impl.SQLDataType;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
-
-import java.time.Duration;
 
 /**
  * Samples {@code pg_notification_queue_usage()} — the fraction of PostgreSQL's cluster-wide
@@ -41,10 +40,14 @@ public final class NotifyQueueSampler implements AutoCloseable {
     private void run() {
         while (!closed) {
             try {
-                Double u = db.select(DSL.function("pg_notification_queue_usage", SQLDataType.DOUBLE)).fetchOne(0, Double.class);
+                Double u = db.select(DSL.function("pg_notification_queue_usage", SQLDataType.DOUBLE))
+                        .fetchOne(0, Double.class);
                 if (u != null) {
                     usage = u;
-                    if (u > 0.5) log.warn("PostgreSQL's NOTIFY queue is {}% full: a LISTEN connection somewhere is not reading", Math.round(u * 100));
+                    if (u > 0.5)
+                        log.warn(
+                                "PostgreSQL's NOTIFY queue is {}% full: a LISTEN connection somewhere is not reading",
+                                Math.round(u * 100));
                 }
             } catch (RuntimeException e) {
                 log.debug("NOTIFY queue usage could not be sampled: {}", e.getMessage());

@@ -4,7 +4,6 @@ import dev.herald.database.Database;
 import dev.herald.stream.Listener;
 import dev.herald.web.Json;
 import io.javalin.config.RoutesConfig;
-
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
@@ -37,7 +36,10 @@ public final class OpsRoutes {
             body.put("listener", listening);
             Json.respond(ctx, database && listening ? 200 : 503, body);
         });
-        routes.get("/metrics", ctx -> ctx.contentType("text/plain; version=0.0.4; charset=utf-8").result(metrics.scrape()));
+        routes.get(
+                "/metrics",
+                ctx -> ctx.contentType("text/plain; version=0.0.4; charset=utf-8")
+                        .result(metrics.scrape()));
     }
 
     /**

@@ -9,14 +9,13 @@ import dev.herald.web.Params;
 import io.javalin.http.Context;
 import io.javalin.http.Handler;
 import jakarta.servlet.http.HttpServletResponse;
-import org.eclipse.jetty.ee10.servlet.ServletContextRequest;
-import org.eclipse.jetty.io.EndPoint;
-
 import java.io.IOException;
 import java.io.OutputStream;
 import java.nio.charset.StandardCharsets;
 import java.util.function.Function;
 import java.util.function.Predicate;
+import org.eclipse.jetty.ee10.servlet.ServletContextRequest;
+import org.eclipse.jetty.io.EndPoint;
 
 /**
  * Serves any stream over Server-Sent Events with API.md's common rules: 406 without
@@ -47,7 +46,12 @@ public final class Sse {
      * events this client wants (null: all; cursors advance past the others). {@code terminal}:
      * an event after which the stream ends (null: none), e.g. a chat's deletion.
      */
-    public record Target(Principal principal, StreamKey key, boolean fromBeginning, Predicate<Event> filter, Predicate<Event> terminal) {
+    public record Target(
+            Principal principal,
+            StreamKey key,
+            boolean fromBeginning,
+            Predicate<Event> filter,
+            Predicate<Event> terminal) {
         /** Live from now (or the client's cursor), every event. */
         public static Target live(Principal p, StreamKey key) {
             return new Target(p, key, false, null, null);
@@ -62,8 +66,11 @@ public final class Sse {
      */
     public interface ReplayGate {
         ReplayGate OPEN = new ReplayGate() {
-            @Override public void connect(Principal p) {}
-            @Override public void replayed(Principal p, long rows) {}
+            @Override
+            public void connect(Principal p) {}
+
+            @Override
+            public void replayed(Principal p, long rows) {}
         };
 
         void connect(Principal p);
@@ -92,7 +99,8 @@ public final class Sse {
     static void requireAccept(Context ctx) {
         String accept = ctx.header("Accept");
         if (accept == null || !(accept.contains("text/event-stream") || accept.contains("*/*"))) {
-            throw new ApiException(406, "not_acceptable", "this is a Server-Sent Events endpoint: send 'Accept: text/event-stream'");
+            throw new ApiException(
+                    406, "not_acceptable", "this is a Server-Sent Events endpoint: send 'Accept: text/event-stream'");
         }
     }
 
@@ -107,36 +115,55 @@ public final class Sse {
 
     private void serve(Context ctx, Target target) throws IOException, InterruptedException {
         Long requested = requestedCursor(ctx);
-        if (sessions.shuttingDown()) throw ApiException.unavailable("server is shutting down; reconnect to another replica");
+        if (sessions.shuttingDown())
+            throw ApiException.unavailable("server is shutting down; reconnect to another replica");
         ReplayGate gate = replayGate;
         gate.connect(target.principal()); // 429 in a reconnect storm
         HttpServletResponse res = ctx.res();
-        EndPoint endPoint = ServletContextRequest.getServletContextRequest(ctx.req()).getConnectionMetaData().getConnection().getEndPoint();
+        EndPoint endPoint = ServletContextRequest.getServletContextRequest(ctx.req())
+                .getConnectionMetaData()
+                .getConnection()
+                .getEndPoint();
         OutputStream out = res.getOutputStream();
-        SseSession session = new SseSession(out, endPoint, target.principal().tokenPrefix(), target.filter(), target.terminal(), heartbeatMillis, metrics);
+        SseSession session = new SseSession(
+                out,
+                endPoint,
+                target.principal().tokenPrefix(),
+                target.filter(),
+                target.terminal(),
+                heartbeatMillis,
+                metrics);
         Hub.Subscription sub = hub.subscribe(target.key(), session);
         try {
             long head = sub.info().head();
             long pruned = sub.info().prunedThrough();
             if (requested != null && requested > head) {
-                throw ApiException.badRequest("cursor_ahead", "cursor " + requested + " is ahead of the stream's head " + head);
+                throw ApiException.badRequest(
+                        "cursor_ahead", "cursor " + requested + " is ahead of the stream's head " + head);
             }
             long start = requested != null ? requested : (target.fromBeginning() ? 0 : head);
             gate.replayed(target.principal(), head - Math.max(start, pruned)); // backlog rows
-            if (!sessions.add(session)) throw ApiException.unavailable("server is shutting down; reconnect to another replica");
+            if (!sessions.add(session))
+                throw ApiException.unavailable("server is shutting down; reconnect to another replica");
             long openedAt = System.nanoTime();
             String ended = null;
             // One line per connection open and close (structured key=value), at info: a
             // bounded rate (connections, not events); silence "dev.herald.sse.connections" to drop them.
-            connections.info("sse open tenant={} stream={} token={} cursor={} remote={}", target.key().tenant(), target.key().stream(),
-                    target.principal().tokenPrefix(), start, ctx.req().getRemoteAddr() + ":" + ctx.req().getRemotePort());
+            connections.info(
+                    "sse open tenant={} stream={} token={} cursor={} remote={}",
+                    target.key().tenant(),
+                    target.key().stream(),
+                    target.principal().tokenPrefix(),
+                    start,
+                    ctx.req().getRemoteAddr() + ":" + ctx.req().getRemotePort());
             try {
                 res.setStatus(200);
                 res.setContentType("text/event-stream");
                 res.setHeader("Cache-Control", "no-cache");
                 res.setHeader("X-Accel-Buffering", "no");
                 res.setHeader("Connection", "close");
-                StringBuilder first = new StringBuilder("retry: ").append(retryMillis).append("\n: connected\n\n");
+                StringBuilder first =
+                        new StringBuilder("retry: ").append(retryMillis).append("\n: connected\n\n");
                 session.write(first.toString().getBytes(StandardCharsets.UTF_8));
                 if (start < pruned) {
                     session.write(SseSession.reset(pruned + 1));
@@ -154,8 +181,14 @@ public final class Sse {
             } finally {
                 sessions.remove(session);
                 String reason = session.closeReason() != null ? session.closeReason() : ended != null ? ended : "ended";
-                connections.info("sse close tenant={} stream={} token={} reason=\"{}\" cursor={} events={} duration_ms={}", target.key().tenant(),
-                        target.key().stream(), target.principal().tokenPrefix(), reason, session.cursor(), session.eventsSent(),
+                connections.info(
+                        "sse close tenant={} stream={} token={} reason=\"{}\" cursor={} events={} duration_ms={}",
+                        target.key().tenant(),
+                        target.key().stream(),
+                        target.principal().tokenPrefix(),
+                        reason,
+                        session.cursor(),
+                        session.eventsSent(),
                         (System.nanoTime() - openedAt) / 1_000_000);
             }
         } finally {

@@ -5,10 +5,6 @@ import dev.herald.stream.Event;
 import dev.herald.stream.Frame;
 import dev.herald.stream.Hub;
 import dev.herald.stream.Subscriber;
-import org.eclipse.jetty.io.EndPoint;
-import org.eclipse.jetty.util.BufferUtil;
-import org.eclipse.jetty.util.Callback;
-
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.OutputStream;
@@ -16,9 +12,12 @@ import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.util.List;
 import java.util.concurrent.ConcurrentLinkedQueue;
-import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.TimeoutException;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Predicate;
+import org.eclipse.jetty.io.EndPoint;
+import org.eclipse.jetty.util.BufferUtil;
+import org.eclipse.jetty.util.Callback;
 
 /**
  * One SSE connection. Its own virtual thread writes; the hub only wakes it. It pulls the
@@ -36,6 +35,7 @@ public final class SseSession implements Subscriber {
      * write. Found by the slow-client test.
      */
     private static final int MAX_BATCH_BYTES = 64 * 1024;
+
     private static final int MAX_TRANSIENTS = 256;
     private static final byte[] PING = Frame.comment("ping");
 
@@ -58,8 +58,14 @@ public final class SseSession implements Subscriber {
     private volatile String closeReason;
     private volatile long writeStartedNanos;
 
-    SseSession(OutputStream out, EndPoint endPoint, String tokenPrefix, Predicate<Event> filter, Predicate<Event> terminal,
-               long heartbeatMillis, SseMetrics metrics) {
+    SseSession(
+            OutputStream out,
+            EndPoint endPoint,
+            String tokenPrefix,
+            Predicate<Event> filter,
+            Predicate<Event> terminal,
+            long heartbeatMillis,
+            SseMetrics metrics) {
         this.out = out;
         this.endPoint = endPoint;
         this.tokenPrefix = tokenPrefix;
@@ -74,11 +80,25 @@ public final class SseSession implements Subscriber {
         this.cursor = cursor;
     }
 
-    String tokenPrefix() { return tokenPrefix; }
-    boolean closed() { return closed; }
-    String closeReason() { return closeReason; }
-    long cursor() { return cursor; }
-    long eventsSent() { return eventsSent; }
+    String tokenPrefix() {
+        return tokenPrefix;
+    }
+
+    boolean closed() {
+        return closed;
+    }
+
+    String closeReason() {
+        return closeReason;
+    }
+
+    long cursor() {
+        return cursor;
+    }
+
+    long eventsSent() {
+        return eventsSent;
+    }
 
     @Override
     public void wake() {
@@ -190,7 +210,8 @@ public final class SseSession implements Subscriber {
                 // committed event stream with a JSON error body appended, and a browser
                 // EventSource whose reconnect then gets 503 gives up for good.
                 retryMillis = retryMillis == 0 ? 100 : Math.min(retryMillis * 2, 2_000);
-                log.debug("SSE read after cursor {} failed, retrying in {} ms: {}", cursor, retryMillis, e.getMessage());
+                log.debug(
+                        "SSE read after cursor {} failed, retrying in {} ms: {}", cursor, retryMillis, e.getMessage());
                 events = List.of();
             }
             int sent = 0;
@@ -231,6 +252,7 @@ public final class SseSession implements Subscriber {
 
     /** Retention removed events this client never saw: it must refetch its snapshot. */
     static byte[] reset(long oldest) {
-        return ("event: reset\ndata: {\"reason\":\"cursor_expired\",\"oldest\":" + oldest + "}\n\n").getBytes(StandardCharsets.UTF_8);
+        return ("event: reset\ndata: {\"reason\":\"cursor_expired\",\"oldest\":" + oldest + "}\n\n")
+                .getBytes(StandardCharsets.UTF_8);
     }
 }

@@ -7,7 +7,8 @@ public final class Frame {
     private Frame() {}
 
     public static byte[] persisted(long cursor, Renderer.Rendered r) {
-        return ("id: " + cursor + "\nevent: " + clean(r.event()) + "\ndata: " + oneLine(r.data()) + "\n\n").getBytes(StandardCharsets.UTF_8);
+        return ("id: " + cursor + "\nevent: " + clean(r.event()) + "\ndata: " + oneLine(r.data()) + "\n\n")
+                .getBytes(StandardCharsets.UTF_8);
     }
 
     public static byte[] transientEvent(String event, String data) {
@@ -19,11 +20,15 @@ public final class Frame {
     }
 
     private static String clean(String s) {
-        return s.indexOf('\n') < 0 && s.indexOf('\r') < 0 ? s : s.replace("\r", "").replace("\n", "");
+        return s.indexOf('\n') < 0 && s.indexOf('\r') < 0
+                ? s
+                : s.replace("\r", "").replace("\n", "");
     }
 
     /** JSON never needs a raw newline; escape any so one event stays one data line. */
     private static String oneLine(String json) {
-        return json.indexOf('\n') < 0 && json.indexOf('\r') < 0 ? json : json.replace("\r", "\\r").replace("\n", "\\n");
+        return json.indexOf('\n') < 0 && json.indexOf('\r') < 0
+                ? json
+                : json.replace("\r", "\\r").replace("\n", "\\n");
     }
 }

@@ -18,7 +18,8 @@ public final class Hub implements AutoCloseable {
     private final HubMetrics metrics;
     private final Map<StreamKey, Topic> topics = new ConcurrentHashMap<>();
     private final Map<String, Renderer> renderers = new ConcurrentHashMap<>();
-    private final ExecutorService executor = Executors.newThreadPerTaskExecutor(Thread.ofVirtual().name("hub-fetch-", 0).factory());
+    private final ExecutorService executor = Executors.newThreadPerTaskExecutor(
+            Thread.ofVirtual().name("hub-fetch-", 0).factory());
 
     public Hub(EventStore store, int ringSize, HubMetrics metrics) {
         this.store = store;
@@ -41,7 +42,8 @@ public final class Hub implements AutoCloseable {
      */
     public Subscription subscribe(StreamKey key, Subscriber s) {
         Topic t = topics.compute(key, (k, existing) -> {
-            Topic topic = existing != null ? existing : new Topic(k, rendererFor(k), store, executor, ringSize, metrics);
+            Topic topic =
+                    existing != null ? existing : new Topic(k, rendererFor(k), store, executor, ringSize, metrics);
             topic.subscribers.add(s);
             return topic;
         });
@@ -126,9 +128,13 @@ public final class Hub implements AutoCloseable {
         }
 
         /** Head and pruning point, read right after registering. */
-        public EventStore.StreamInfo info() { return info; }
+        public EventStore.StreamInfo info() {
+            return info;
+        }
 
-        public StreamKey key() { return topic.key; }
+        public StreamKey key() {
+            return topic.key;
+        }
 
         /** Encoded events with cursor &gt; after (at most max); empty when caught up. */
         public List<Encoded> read(long after, int max) {

@@ -6,15 +6,14 @@ import com.impossibl.postgres.api.jdbc.PGNotificationListener;
 import com.impossibl.postgres.jdbc.PGDataSource;
 import dev.herald.database.DatabaseUrl;
 import dev.herald.web.Json;
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
-
 import java.sql.Statement;
 import java.time.Duration;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Consumer;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * The replica's one LISTEN connection: dedicated, unpooled, strongly referenced (pgjdbc-ng
@@ -59,6 +58,7 @@ public final class Listener implements AutoCloseable {
     private volatile int backendPid;
     /** The backend of a connection given up as dead, to be ended once we are back (0: none). */
     private volatile int stalePid;
+
     private volatile boolean stopped;
     private long seq;
     /**
@@ -69,6 +69,7 @@ public final class Listener implements AutoCloseable {
      * (found by TestWatchdog).
      */
     private long unheardSeq;
+
     private long unheardSinceNanos;
     private long heardSeq;
     private Thread watchdog;
@@ -107,11 +108,21 @@ public final class Listener implements AutoCloseable {
         watchdog = Thread.ofPlatform().daemon().name("herald-listener-watchdog").start(this::watch);
     }
 
-    public boolean connected() { return connected; }
-    public long reconnects() { return reconnects.get(); }
-    public long notificationsReceived() { return received.get(); }
+    public boolean connected() {
+        return connected;
+    }
+
+    public long reconnects() {
+        return reconnects.get();
+    }
+
+    public long notificationsReceived() {
+        return received.get();
+    }
     /** The listener's backend process id (tests kill it to prove recovery). */
-    public int backendPid() { return backendPid; }
+    public int backendPid() {
+        return backendPid;
+    }
 
     private boolean connect() {
         try {
@@ -154,8 +165,8 @@ public final class Listener implements AutoCloseable {
     private void terminateStale(Statement st) {
         int pid = stalePid;
         if (pid == 0 || pid == backendPid) return;
-        try (var rs = st.executeQuery("SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity"
-                + " WHERE pid = " + pid + " AND application_name = 'herald-listener'")) {
+        try (var rs = st.executeQuery("SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity" + " WHERE pid = "
+                + pid + " AND application_name = 'herald-listener'")) {
             rs.next();
             if (rs.getInt(1) > 0) log.info("terminated the stale listener backend (pid {})", pid);
             stalePid = 0;

@@ -5,12 +5,6 @@ import com.fasterxml.jackson.core.JsonToken;
 import dev.herald.jooq.Routines;
 import dev.herald.web.ApiException;
 import dev.herald.web.Json;
-import org.jooq.DSLContext;
-import org.jooq.JSONB;
-import org.jooq.impl.DSL;
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
-
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.sql.SQLException;
@@ -23,6 +17,11 @@ import java.util.concurrent.atomic.LongAdder;
 import java.util.concurrent.locks.Condition;
 import java.util.concurrent.locks.LockSupport;
 import java.util.concurrent.locks.ReentrantLock;
+import org.jooq.DSLContext;
+import org.jooq.JSONB;
+import org.jooq.impl.DSL;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * The one publish path: {@code herald.publish()} increments the stream's head, inserts the
@@ -49,9 +48,11 @@ public final class Publisher {
      * stalls the group commit of every other stream.
      */
     static final int LOCK_TIMEOUT_MS = 500;
+
     private volatile int lockTimeoutMs = LOCK_TIMEOUT_MS;
     /** The writer thread exits after this long without work (and is restarted on demand). */
     private static final long IDLE_EXIT_NANOS = 5_000_000_000L;
+
     private static final Logger log = LoggerFactory.getLogger(Publisher.class);
 
     private final DSLContext db;
@@ -71,7 +72,8 @@ public final class Publisher {
     private final LongAdder slowLane = new LongAdder();
     // Streams whose head row was found locked: their publishes go alone, waiting as long as
     // needed, until none is in flight (then they rejoin the batches).
-    private final java.util.concurrent.ConcurrentHashMap<StreamKey, java.util.concurrent.atomic.AtomicInteger> slowStreams = new java.util.concurrent.ConcurrentHashMap<>();
+    private final java.util.concurrent.ConcurrentHashMap<StreamKey, java.util.concurrent.atomic.AtomicInteger>
+            slowStreams = new java.util.concurrent.ConcurrentHashMap<>();
 
     public Publisher(DSLContext db) {
         this.db = db;
@@ -89,7 +91,8 @@ public final class Publisher {
         try {
             queue.add(me);
             if (writer == null) {
-                writer = Thread.ofPlatform().daemon().name("herald-group-commit").start(this::writeLoop);
+                writer =
+                        Thread.ofPlatform().daemon().name("herald-group-commit").start(this::writeLoop);
             } else if (writerIdle) {
                 work.signal();
             }
@@ -154,12 +157,19 @@ public final class Publisher {
         if (payload.getBytes(StandardCharsets.UTF_8).length > Ping.MAX_PAYLOAD_BYTES) {
             throw ApiException.tooLarge("signal payload exceeds PostgreSQL's NOTIFY limit of 8,000 bytes");
         }
-        db.select(DSL.function("pg_notify", Object.class, DSL.val(Ping.CHANNEL), DSL.val(payload))).fetch();
+        db.select(DSL.function("pg_notify", Object.class, DSL.val(Ping.CHANNEL), DSL.val(payload)))
+                .fetch();
     }
 
     /** Counters of the group commit since start (the bench and /metrics read them). */
     public Stats stats() {
-        return new Stats(transactions.sum(), batches.sum(), batchedEvents.sum(), largestBatch.get(), retriedAlone.sum(), slowLane.sum());
+        return new Stats(
+                transactions.sum(),
+                batches.sum(),
+                batchedEvents.sum(),
+                largestBatch.get(),
+                retriedAlone.sum(),
+                slowLane.sum());
     }
 
     /** Tests hold a head row locked to force batches; they raise this so the writer keeps waiting. */
@@ -185,7 +195,8 @@ public final class Publisher {
      * @param retriedAlone  events re-published alone after their batch transaction failed
      * @param slowLane      events published alone because their stream's head row was locked
      */
-    public record Stats(long transactions, long batches, long batchedEvents, long largestBatch, long retriedAlone, long slowLane) {}
+    public record Stats(
+            long transactions, long batches, long batchedEvents, long largestBatch, long retriedAlone, long slowLane) {}
 
     // ---------------------------------------------------------------------------------------
 
@@ -194,7 +205,8 @@ public final class Publisher {
      * rejected here, before the input can share a transaction with others.
      */
     static void validate(StreamKey key, String type, String json) {
-        if (key == null || key.tenant() == null || key.stream() == null) throw new IllegalArgumentException("publish: no stream");
+        if (key == null || key.tenant() == null || key.stream() == null)
+            throw new IllegalArgumentException("publish: no stream");
         if (type == null) throw new IllegalArgumentException("publish: no event type");
         if (json == null) throw new IllegalArgumentException("publish: no event data");
         if (key.tenant().indexOf('\0') >= 0 || key.stream().indexOf('\0') >= 0 || type.indexOf('\0') >= 0) {
@@ -211,10 +223,11 @@ public final class Publisher {
                     case FIELD_NAME, VALUE_STRING -> {
                         // jsonb cannot store U+0000 (PostgreSQL: "unsupported Unicode escape sequence").
                         if (p.getText().indexOf('\0') >= 0) {
-                            throw ApiException.badRequest("invalid_field", "'data' contains the character U+0000, which cannot be stored");
+                            throw ApiException.badRequest(
+                                    "invalid_field", "'data' contains the character U+0000, which cannot be stored");
                         }
                     }
-                    default -> { }
+                    default -> {}
                 }
                 if (depth == 0) break;
                 t = p.nextToken();
@@ -250,7 +263,8 @@ public final class Publisher {
                     log.error("group commit failed unexpectedly", e);
                 } finally {
                     for (Pending p : batch) {
-                        if (p.state != Pending.DONE && !p.handedOver) p.fail(new IllegalStateException("publish was not completed"));
+                        if (p.state != Pending.DONE && !p.handedOver)
+                            p.fail(new IllegalStateException("publish was not completed"));
                     }
                 }
             }
@@ -259,7 +273,12 @@ public final class Publisher {
                 // Never leave callers parked behind a writer that died: start another.
                 lock.lock();
                 try {
-                    writer = queue.isEmpty() ? null : Thread.ofPlatform().daemon().name("herald-group-commit").start(this::writeLoop);
+                    writer = queue.isEmpty()
+                            ? null
+                            : Thread.ofPlatform()
+                                    .daemon()
+                                    .name("herald-group-commit")
+                                    .start(this::writeLoop);
                 } finally {
                     lock.unlock();
                 }
@@ -330,7 +349,8 @@ public final class Publisher {
         }
         if (cursors == null || cursors.length != n) {
             // Cannot happen with herald.publish_batch; never hand out wrong cursors if it does.
-            IllegalStateException e = new IllegalStateException("publish_batch returned " + (cursors == null ? "null" : cursors.length + " cursors") + " for " + n + " events");
+            IllegalStateException e = new IllegalStateException("publish_batch returned "
+                    + (cursors == null ? "null" : cursors.length + " cursors") + " for " + n + " events");
             for (Pending p : batch) p.fail(e);
             return;
         }
@@ -399,7 +419,11 @@ public final class Publisher {
                 String state = s.getSQLState();
                 if (state == null || state.length() < 2) return false;
                 String cls = state.substring(0, 2);
-                return !(cls.equals("08") || cls.equals("57") || cls.equals("53") || cls.equals("58") || cls.equals("XX"));
+                return !(cls.equals("08")
+                        || cls.equals("57")
+                        || cls.equals("53")
+                        || cls.equals("58")
+                        || cls.equals("XX"));
             }
         }
         return false;
@@ -416,6 +440,7 @@ public final class Publisher {
         volatile int state = WAITING;
         /** Given to the slow lane, which will answer it. */
         volatile boolean handedOver;
+
         long cursor;
         RuntimeException error;
 

@@ -1,14 +1,13 @@
 package dev.herald.stream;
 
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
-
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.Executor;
 import java.util.concurrent.atomic.AtomicBoolean;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * One stream's state on this replica: its local subscribers and a ring of its most recent
@@ -28,8 +27,8 @@ final class Topic {
     private final HubMetrics metrics;
 
     private final Encoded[] ring;
-    private long first = 1;     // cursor of the oldest entry in the ring
-    private long last = -1;     // highest cursor fetched; -1 until the head is known
+    private long first = 1; // cursor of the oldest entry in the ring
+    private long last = -1; // highest cursor fetched; -1 until the head is known
     private final AtomicBoolean fetching = new AtomicBoolean();
     private volatile boolean dirty;
     private volatile boolean closed;
@@ -42,7 +41,6 @@ final class Topic {
         this.metrics = metrics;
         this.ring = new Encoded[ringSize];
     }
-
 
     Encoded encode(Event e) {
         return new Encoded(e, Frame.persisted(e.cursor(), renderer.render(e)));

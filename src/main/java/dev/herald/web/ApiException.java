@@ -22,14 +22,39 @@ public class ApiException extends RuntimeException {
         this.headers = headers;
     }
 
-    public int status() { return status; }
-    public String code() { return code; }
-    public Map<String, String> headers() { return headers; }
+    public int status() {
+        return status;
+    }
 
-    public static ApiException badRequest(String code, String message) { return new ApiException(400, code, message); }
-    public static ApiException unauthorized(String message) { return new ApiException(401, "unauthorized", message); }
-    public static ApiException forbidden(String code, String message) { return new ApiException(403, code, message); }
-    public static ApiException notFound(String message) { return new ApiException(404, "not_found", message); }
-    public static ApiException tooLarge(String message) { return new ApiException(413, "payload_too_large", message); }
-    public static ApiException unavailable(String message) { return new ApiException(503, "unavailable", message); }
+    public String code() {
+        return code;
+    }
+
+    public Map<String, String> headers() {
+        return headers;
+    }
+
+    public static ApiException badRequest(String code, String message) {
+        return new ApiException(400, code, message);
+    }
+
+    public static ApiException unauthorized(String message) {
+        return new ApiException(401, "unauthorized", message);
+    }
+
+    public static ApiException forbidden(String code, String message) {
+        return new ApiException(403, code, message);
+    }
+
+    public static ApiException notFound(String message) {
+        return new ApiException(404, "not_found", message);
+    }
+
+    public static ApiException tooLarge(String message) {
+        return new ApiException(413, "payload_too_large", message);
+    }
+
+    public static ApiException unavailable(String message) {
+        return new ApiException(503, "unavailable", message);
+    }
 }

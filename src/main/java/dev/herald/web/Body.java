@@ -5,7 +5,6 @@ import com.fasterxml.jackson.core.exc.StreamConstraintsException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.javalin.http.Context;
-
 import java.io.IOException;
 import java.io.InputStream;
 import java.util.ArrayList;
@@ -20,6 +19,7 @@ import java.util.regex.Pattern;
 public final class Body {
     /** Request attribute: the body was read to its end (see WebServer.error). */
     public static final String READ = "herald.body.read";
+
     private final ObjectNode node;
 
     private Body(ObjectNode node) {
@@ -45,12 +45,16 @@ public final class Body {
             throw ApiException.badRequest("invalid_json", "JSON nested too deeply or too long");
         } catch (JsonProcessingException e) {
             var loc = e.getLocation();
-            throw ApiException.badRequest("invalid_json", loc == null ? "malformed JSON"
-                    : "malformed JSON at line " + loc.getLineNr() + ", column " + loc.getColumnNr());
+            throw ApiException.badRequest(
+                    "invalid_json",
+                    loc == null
+                            ? "malformed JSON"
+                            : "malformed JSON at line " + loc.getLineNr() + ", column " + loc.getColumnNr());
         } catch (IOException e) {
             throw ApiException.badRequest("invalid_json", "malformed JSON");
         }
-        if (!(parsed instanceof ObjectNode obj)) throw ApiException.badRequest("invalid_json", "the body must be a JSON object");
+        if (!(parsed instanceof ObjectNode obj))
+            throw ApiException.badRequest("invalid_json", "the body must be a JSON object");
         requireStorable(obj);
         return new Body(obj);
     }
@@ -96,7 +100,9 @@ public final class Body {
         return ApiException.tooLarge("request body is larger than " + max + " bytes");
     }
 
-    public ObjectNode node() { return node; }
+    public ObjectNode node() {
+        return node;
+    }
 
     public boolean has(String field) {
         JsonNode v = node.get(field);
@@ -114,19 +120,23 @@ public final class Body {
         if (v == null || v.isNull()) return null;
         if (!v.isTextual()) throw wrongType(field, "a string");
         String s = v.asText();
-        if (s.length() > maxChars) throw ApiException.badRequest("invalid_field", "'" + field + "' is longer than " + maxChars + " characters");
+        if (s.length() > maxChars)
+            throw ApiException.badRequest(
+                    "invalid_field", "'" + field + "' is longer than " + maxChars + " characters");
         return s;
     }
 
     public String text(String field, Pattern pattern, String describe) {
         String v = text(field, 10_000);
-        if (!pattern.matcher(v).matches()) throw ApiException.badRequest("invalid_field", "'" + field + "' must be " + describe);
+        if (!pattern.matcher(v).matches())
+            throw ApiException.badRequest("invalid_field", "'" + field + "' must be " + describe);
         return v;
     }
 
     public String optText(String field, Pattern pattern, String describe) {
         String v = optText(field, 10_000);
-        if (v != null && !pattern.matcher(v).matches()) throw ApiException.badRequest("invalid_field", "'" + field + "' must be " + describe);
+        if (v != null && !pattern.matcher(v).matches())
+            throw ApiException.badRequest("invalid_field", "'" + field + "' must be " + describe);
         return v;
     }
 
@@ -148,7 +158,8 @@ public final class Body {
         if (v == null || v.isNull()) return null;
         if (!v.isIntegralNumber() || !v.canConvertToLong()) throw wrongType(field, "a whole number");
         long n = v.longValue();
-        if (n < min || n > max) throw ApiException.badRequest("invalid_field", "'" + field + "' must be between " + min + " and " + max);
+        if (n < min || n > max)
+            throw ApiException.badRequest("invalid_field", "'" + field + "' must be between " + min + " and " + max);
         return n;
     }
 
@@ -156,11 +167,14 @@ public final class Body {
         JsonNode v = node.get(field);
         if (v == null || v.isNull()) return null;
         if (!v.isArray()) throw wrongType(field, "an array of strings");
-        if (v.size() > maxItems) throw ApiException.badRequest("invalid_field", "'" + field + "' has more than " + maxItems + " items");
+        if (v.size() > maxItems)
+            throw ApiException.badRequest("invalid_field", "'" + field + "' has more than " + maxItems + " items");
         List<String> out = new ArrayList<>(v.size());
         for (JsonNode item : v) {
             if (!item.isTextual()) throw wrongType(field, "an array of strings");
-            if (item.asText().length() > maxChars) throw ApiException.badRequest("invalid_field", "an item of '" + field + "' is longer than " + maxChars + " characters");
+            if (item.asText().length() > maxChars)
+                throw ApiException.badRequest(
+                        "invalid_field", "an item of '" + field + "' is longer than " + maxChars + " characters");
             out.add(item.asText());
         }
         return out;

@@ -2,7 +2,6 @@ package dev.herald.web;
 
 import io.javalin.config.RoutesConfig;
 import io.javalin.http.Context;
-
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
@@ -23,7 +22,8 @@ public final class Pages {
     static final String EXPORTS_MARKER = "// @herald-module-exports";
 
     /** The page's policy: only its own scripts and styles, API calls to its own origin. */
-    static final String PAGE_CSP = String.join("; ",
+    static final String PAGE_CSP = String.join(
+            "; ",
             "default-src 'none'",
             "script-src 'self'",
             "style-src 'self'",

@@ -1,13 +1,13 @@
 package dev.herald.web;
 
 import io.javalin.http.Context;
-
 import java.util.regex.Pattern;
 
 /** Path and query parameters, validated the same way everywhere. */
 public final class Params {
     /** Users, tenants, teams, jobs: opaque external ids (API.md). */
     public static final Pattern EXTERNAL_ID = Pattern.compile("[A-Za-z0-9_.@:-]{1,128}");
+
     public static final String EXTERNAL_ID_RULE = "1-128 characters of [A-Za-z0-9_.@:-]";
     private static final Pattern DECIMAL = Pattern.compile("[0-9]{1,19}");
 
@@ -34,7 +34,9 @@ public final class Params {
 
     private static ApiException invalidCursor(String raw) {
         String shown = raw.length() > 40 ? raw.substring(0, 40) + "…" : raw;
-        return ApiException.badRequest("invalid_cursor", "cursor must be a non-negative decimal integer, got '" + shown.replaceAll("\\p{Cntrl}", "?") + "'");
+        return ApiException.badRequest(
+                "invalid_cursor",
+                "cursor must be a non-negative decimal integer, got '" + shown.replaceAll("\\p{Cntrl}", "?") + "'");
     }
 
     /** An integer query parameter within bounds, else 400 invalid_&lt;name&gt;. */
@@ -47,6 +49,7 @@ public final class Params {
         } catch (NumberFormatException ignored) {
             // fall through to the error
         }
-        throw ApiException.badRequest("invalid_" + name, "'" + name + "' must be a whole number from " + min + " to " + max);
+        throw ApiException.badRequest(
+                "invalid_" + name, "'" + name + "' must be a whole number from " + min + " to " + max);
     }
 }

@@ -4,16 +4,15 @@ import io.javalin.Javalin;
 import io.javalin.config.JavalinConfig;
 import io.javalin.http.Context;
 import io.javalin.http.HttpResponseException;
+import java.sql.SQLException;
+import java.sql.SQLTransientException;
+import java.util.Map;
+import java.util.function.Consumer;
 import org.eclipse.jetty.server.HttpConnectionFactory;
 import org.eclipse.jetty.server.ServerConnector;
 import org.jooq.exception.DataAccessException;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
-
-import java.sql.SQLException;
-import java.sql.SQLTransientException;
-import java.util.Map;
-import java.util.function.Consumer;
 
 /**
  * Javalin on virtual threads, with API.md's error model on every path: JSON bodies with a
@@ -32,7 +31,12 @@ public final class WebServer {
             // One line per request at debug (HERALD_LOG_LEVEL=DEBUG or the logger's level).
             cfg.requestLogger.http((ctx, ms) -> {
                 if (requests.isDebugEnabled()) {
-                    requests.debug("http {} {} status={} ms={}", ctx.method(), ctx.path(), ctx.status().getCode(), Math.round(ms));
+                    requests.debug(
+                            "http {} {} status={} ms={}",
+                            ctx.method(),
+                            ctx.path(),
+                            ctx.status().getCode(),
+                            Math.round(ms));
                 }
             });
             cfg.http.maxRequestSize = 64L * 1024 * 1024;
@@ -56,28 +60,53 @@ public final class WebServer {
             // Errors Jetty answers before any route runs (431, 414, malformed requests) are JSON too.
             cfg.jetty.modifyServer(server -> server.setErrorHandler(new JsonErrorHandler()));
             cfg.routes.exception(ApiException.class, (e, ctx) -> error(ctx, e));
-            cfg.routes.exception(HttpResponseException.class, (e, ctx) -> error(ctx, new ApiException(e.getStatus(), codeFor(e.getStatus()), e.getMessage())));
+            cfg.routes.exception(
+                    HttpResponseException.class,
+                    (e, ctx) -> error(ctx, new ApiException(e.getStatus(), codeFor(e.getStatus()), e.getMessage())));
             cfg.routes.exception(Exception.class, (e, ctx) -> {
                 if (isNotifyQueueFull(e)) {
-                    log.error("NOTIFY queue full: {} {} refused (a LISTEN connection somewhere has stopped reading)", ctx.method(), ctx.path());
-                    error(ctx, new ApiException(503, "notify_queue_full",
-                            "the database's notification queue is full; nothing was written; retry later", Map.of("Retry-After", "5")));
-                } else if (e instanceof IllegalArgumentException && e.getMessage() != null && e.getMessage().startsWith("URLDecoder:")) {
+                    log.error(
+                            "NOTIFY queue full: {} {} refused (a LISTEN connection somewhere has stopped reading)",
+                            ctx.method(),
+                            ctx.path());
+                    error(
+                            ctx,
+                            new ApiException(
+                                    503,
+                                    "notify_queue_full",
+                                    "the database's notification queue is full; nothing was written; retry later",
+                                    Map.of("Retry-After", "5")));
+                } else if (e instanceof IllegalArgumentException
+                        && e.getMessage() != null
+                        && e.getMessage().startsWith("URLDecoder:")) {
                     // Jetty lets '%' + a non-hex character through in a path; Javalin's decoding
                     // of path parameters then throws (found by the hostile-input test, seed 3).
                     error(ctx, ApiException.badRequest("bad_request", "malformed percent-encoding in the URL"));
                 } else if (isDatabaseDown(e)) {
                     log.warn("database unavailable for {} {}: {}", ctx.method(), ctx.path(), e.getMessage());
-                    error(ctx, new ApiException(503, "database_unavailable", "the database is unavailable; retry shortly", Map.of("Retry-After", "1")));
+                    error(
+                            ctx,
+                            new ApiException(
+                                    503,
+                                    "database_unavailable",
+                                    "the database is unavailable; retry shortly",
+                                    Map.of("Retry-After", "1")));
                 } else {
                     log.error("unexpected error on {} {}", ctx.method(), ctx.path(), e);
                     error(ctx, new ApiException(500, "internal_error", "internal error"));
                 }
             });
-            for (int status : new int[]{404, 405}) {
+            for (int status : new int[] {404, 405}) {
                 cfg.routes.error(status, ctx -> {
                     if (ctx.result() == null && ctx.resultInputStream() == null) {
-                        error(ctx, new ApiException(status, codeFor(status), status == 404 ? "no route for " + ctx.method() + " " + ctx.path() : "method not allowed"));
+                        error(
+                                ctx,
+                                new ApiException(
+                                        status,
+                                        codeFor(status),
+                                        status == 404
+                                                ? "no route for " + ctx.method() + " " + ctx.path()
+                                                : "method not allowed"));
                     }
                 });
             }
@@ -98,10 +127,12 @@ public final class WebServer {
         // Jetty drains what has already arrived and closes the connection if more is still
         // coming: say so, or a client reuses the dead connection for its next request and
         // fails ("received no bytes"). Found by the hostile-input test.
-        if (ctx.attribute(Body.READ) == null && (ctx.req().getContentLengthLong() > 0 || ctx.header("Transfer-Encoding") != null)) {
+        if (ctx.attribute(Body.READ) == null
+                && (ctx.req().getContentLengthLong() > 0 || ctx.header("Transfer-Encoding") != null)) {
             ctx.header("Connection", "close");
         }
-        Map<String, Object> body = Map.of("error", Map.of("code", e.code(), "message", e.getMessage() == null ? "" : e.getMessage()));
+        Map<String, Object> body =
+                Map.of("error", Map.of("code", e.code(), "message", e.getMessage() == null ? "" : e.getMessage()));
         Json.respond(ctx, e.status(), body);
     }
 
@@ -134,8 +165,10 @@ public final class WebServer {
      */
     static boolean isNotifyQueueFull(Throwable e) {
         for (Throwable t = e; t != null; t = t.getCause()) {
-            if (t instanceof SQLException s && "54000".equals(s.getSQLState())
-                    && s.getMessage() != null && s.getMessage().contains("NOTIFY queue")) return true;
+            if (t instanceof SQLException s
+                    && "54000".equals(s.getSQLState())
+                    && s.getMessage() != null
+                    && s.getMessage().contains("NOTIFY queue")) return true;
         }
         return false;
     }
@@ -144,10 +177,13 @@ public final class WebServer {
     static boolean isDatabaseDown(Throwable e) {
         for (Throwable t = e; t != null; t = t.getCause()) {
             if (t instanceof SQLTransientException) return true;
-            if (t instanceof SQLException s && s.getSQLState() != null
+            if (t instanceof SQLException s
+                    && s.getSQLState() != null
                     && (s.getSQLState().startsWith("08") || s.getSQLState().startsWith("57P"))) return true;
-            if (t instanceof DataAccessException d && d.sqlStateClass() != null
-                    && d.sqlStateClass().className() != null && d.sqlState().startsWith("08")) return true;
+            if (t instanceof DataAccessException d
+                    && d.sqlStateClass() != null
+                    && d.sqlStateClass().className() != null
+                    && d.sqlState().startsWith("08")) return true;
         }
         return false;
     }

@@ -1,11 +1,12 @@
 package dev.herald.auth;
 
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
 import dev.herald.Herald;
 import dev.herald.config.Config;
 import dev.herald.testing.Api;
-import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
-
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
@@ -14,10 +15,8 @@ import java.util.List;
 import java.util.Map;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
-
-import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertFalse;
-import static org.junit.jupiter.api.Assertions.assertTrue;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 /**
  * `make run` without HERALD_DATABASE_URL: an embedded PostgreSQL whose data persists in
@@ -40,17 +39,24 @@ class TestBootstrap {
             System.setOut(original);
         }
         try {
-            Matcher m = Pattern.compile("\\n\\s+([A-Za-z0-9]{40})\\s*\\n").matcher(captured.toString(StandardCharsets.UTF_8));
+            Matcher m = Pattern.compile("\\n\\s+([A-Za-z0-9]{40})\\s*\\n")
+                    .matcher(captured.toString(StandardCharsets.UTF_8));
             assertTrue(m.find(), "the operator token is printed");
             operator = m.group(1);
             // Durable: zonky's defaults (fsync and synchronous_commit off) are overridden.
             assertEquals("on", first.database().dsl().fetchValue("SHOW fsync"));
             assertEquals("on", first.database().dsl().fetchValue("SHOW synchronous_commit"));
             Api api = new Api("http://127.0.0.1:" + first.port());
-            Api.Response minted = api.post("/api/v1/admin/tokens", operator, Map.of("tenant", "acme", "user", "zed", "scopes", List.of("events:read", "events:write")));
+            Api.Response minted = api.post(
+                    "/api/v1/admin/tokens",
+                    operator,
+                    Map.of("tenant", "acme", "user", "zed", "scopes", List.of("events:read", "events:write")));
             assertEquals(201, minted.status(), minted.toString());
             userToken = minted.json().get("token").asText();
-            assertEquals(201, api.post("/api/v1/users/zed/events", userToken, Map.of("type", "kept.across.restart")).status());
+            assertEquals(
+                    201,
+                    api.post("/api/v1/users/zed/events", userToken, Map.of("type", "kept.across.restart"))
+                            .status());
         } finally {
             first.close();
         }
@@ -68,8 +74,13 @@ class TestBootstrap {
             Api api = new Api("http://127.0.0.1:" + second.port());
             Api.Response backlog = api.get("/api/v1/events/backlog", userToken);
             assertEquals(200, backlog.status(), "the token survived the restart");
-            assertEquals("kept.across.restart", backlog.json().get("events").get(0).get("type").asText());
-            assertEquals(201, api.post("/api/v1/admin/tokens", operator, Map.of("tenant", "acme", "scopes", List.of("admin"))).status());
+            assertEquals(
+                    "kept.across.restart",
+                    backlog.json().get("events").get(0).get("type").asText());
+            assertEquals(
+                    201,
+                    api.post("/api/v1/admin/tokens", operator, Map.of("tenant", "acme", "scopes", List.of("admin")))
+                            .status());
         } finally {
             second.close();
         }
@@ -77,13 +88,15 @@ class TestBootstrap {
 
     @Test
     void settings_come_from_the_environment_with_clear_errors() {
-        var e = org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class,
-                () -> Config.fromEnv(Map.of("HERALD_PORT", "not-a-port")));
+        var e = org.junit.jupiter.api.Assertions.assertThrows(
+                IllegalArgumentException.class, () -> Config.fromEnv(Map.of("HERALD_PORT", "not-a-port")));
         assertTrue(e.getMessage().contains("HERALD_PORT"));
-        var d = org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class,
-                () -> Config.fromEnv(Map.of("HERALD_HEARTBEAT", "15 seconds")));
+        var d = org.junit.jupiter.api.Assertions.assertThrows(
+                IllegalArgumentException.class, () -> Config.fromEnv(Map.of("HERALD_HEARTBEAT", "15 seconds")));
         assertTrue(d.getMessage().contains("ISO-8601"));
         assertEquals(java.time.Duration.ofDays(7), Config.fromEnv(Map.of()).retention());
-        assertEquals(java.time.Duration.ofSeconds(5), Config.fromEnv(Map.of("HERALD_HEARTBEAT", "PT5S")).heartbeat());
+        assertEquals(
+                java.time.Duration.ofSeconds(5),
+                Config.fromEnv(Map.of("HERALD_HEARTBEAT", "PT5S")).heartbeat());
     }
 }

@@ -1,5 +1,10 @@
 package dev.herald.chat;
 
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.herald.stream.Ping;
@@ -7,10 +12,6 @@ import dev.herald.stream.StreamKey;
 import dev.herald.testing.Api;
 import dev.herald.testing.SseClient;
 import dev.herald.testing.TestServer;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
-import org.junit.jupiter.api.Test;
-
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -25,11 +26,9 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
-
-import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertFalse;
-import static org.junit.jupiter.api.Assertions.assertNull;
-import static org.junit.jupiter.api.Assertions.assertTrue;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
 
 /**
  * Chat messages and the chat stream (API.md section 2) on two replicas: dense ids under
@@ -60,7 +59,8 @@ class TestChatStreams {
     }
 
     static JsonNode post(Api api, String token, String chat, Object content) {
-        Api.Response r = api.post("/api/v1/chats/" + chat + "/messages", token, Map.of("role", "assistant", "content", content));
+        Api.Response r =
+                api.post("/api/v1/chats/" + chat + "/messages", token, Map.of("role", "assistant", "content", content));
         assertEquals(201, r.status(), r.toString());
         return r.json();
     }
@@ -76,7 +76,9 @@ class TestChatStreams {
                 fs.add(pool.submit(() -> {
                     Api api = writer % 2 == 0 ? a : b;
                     for (int i = 0; i < each; i++) {
-                        ids.add(post(api, token, chat, Map.of("w", writer, "i", i, "pad", pad)).path("id").asLong());
+                        ids.add(post(api, token, chat, Map.of("w", writer, "i", i, "pad", pad))
+                                .path("id")
+                                .asLong());
                     }
                     return null;
                 }));
@@ -101,11 +103,13 @@ class TestChatStreams {
         String token = a.userToken("acme", "busy");
         String chat = createChat(token);
         try (SseClient s1 = b.sse("/api/v1/chats/" + chat + "/stream", token);
-             SseClient s0 = a.sse("/api/v1/chats/" + chat + "/stream", token)) {
+                SseClient s0 = a.sse("/api/v1/chats/" + chat + "/stream", token)) {
             long t0 = System.nanoTime();
             List<Long> ids = postConcurrently(token, chat, 4, 50, "");
             long ms = (System.nanoTime() - t0) / 1_000_000;
-            System.out.printf("[chat-bench] 4 writers x 50 posts on one chat: %d ms (%.0f posts/s)%n", ms, 200_000.0 / Math.max(1, ms));
+            System.out.printf(
+                    "[chat-bench] 4 writers x 50 posts on one chat: %d ms (%.0f posts/s)%n",
+                    ms, 200_000.0 / Math.max(1, ms));
             List<Long> sorted = new ArrayList<>(ids);
             sorted.sort(null);
             List<Long> expected = new ArrayList<>();
@@ -115,26 +119,41 @@ class TestChatStreams {
                 List<SseClient.Event> got = s.take(200, WAIT);
                 assertIdsAreOneTo(200, got);
                 Set<String> seen = new HashSet<>();
-                for (SseClient.Event e : got) seen.add(e.json().path("content").path("w").asInt() + "/" + e.json().path("content").path("i").asInt());
+                for (SseClient.Event e : got)
+                    seen.add(e.json().path("content").path("w").asInt() + "/"
+                            + e.json().path("content").path("i").asInt());
                 assertEquals(200, seen.size(), "every post exactly once");
                 assertTrue(s.drain(Duration.ofMillis(300)).isEmpty());
             }
         }
         // The JSON history agrees, in pages of at most 100.
         JsonNode p1 = a.get("/api/v1/chats/" + chat + "/messages", token).json().path("messages");
-        JsonNode p2 = b.get("/api/v1/chats/" + chat + "/messages?after_id=100&limit=100", token).json().path("messages");
+        JsonNode p2 = b.get("/api/v1/chats/" + chat + "/messages?after_id=100&limit=100", token)
+                .json()
+                .path("messages");
         assertEquals(100, p1.size());
         assertEquals(100, p2.size());
         for (int i = 0; i < 100; i++) {
             assertEquals(i + 1, p1.get(i).path("id").asLong());
             assertEquals(i + 101, p2.get(i).path("id").asLong());
         }
-        assertEquals(0, a.get("/api/v1/chats/" + chat + "/messages?after_id=200", token).json().path("messages").size());
-        assertEquals(5, a.get("/api/v1/chats/" + chat + "/messages?after_id=195&limit=10", token).json().path("messages").size());
+        assertEquals(
+                0,
+                a.get("/api/v1/chats/" + chat + "/messages?after_id=200", token)
+                        .json()
+                        .path("messages")
+                        .size());
+        assertEquals(
+                5,
+                a.get("/api/v1/chats/" + chat + "/messages?after_id=195&limit=10", token)
+                        .json()
+                        .path("messages")
+                        .size());
     }
 
     @Test
-    void without_a_cursor_the_stream_sends_the_snapshot_then_the_tail_with_no_gap_or_duplicate_at_the_seam() throws Exception {
+    void without_a_cursor_the_stream_sends_the_snapshot_then_the_tail_with_no_gap_or_duplicate_at_the_seam()
+            throws Exception {
         String token = a.userToken("acme", "seam");
         String chat = createChat(token);
         String pad = "x".repeat(2_000);
@@ -163,7 +182,14 @@ class TestChatStreams {
                 List<SseClient.Event> got = s.take(before + during, WAIT);
                 assertIdsAreOneTo(before + during, got);
                 for (int i = 0; i < during; i++) {
-                    assertEquals(i, got.get(before + i).json().path("content").path("tail").asInt(), "tail order");
+                    assertEquals(
+                            i,
+                            got.get(before + i)
+                                    .json()
+                                    .path("content")
+                                    .path("tail")
+                                    .asInt(),
+                            "tail order");
                 }
                 assertTrue(s.drain(Duration.ofMillis(300)).isEmpty(), "no duplicates after the tail");
                 assertTrue(postedAtOpen < during, "some messages were posted after the stream opened");
@@ -178,7 +204,9 @@ class TestChatStreams {
             assertTrue(s.drain(Duration.ofMillis(200)).isEmpty());
         }
         try (SseClient s = a.sse("/api/v1/chats/" + chat + "/stream?after=498", token)) {
-            assertEquals(List.of(499L, 500L), s.take(2, WAIT).stream().map(SseClient.Event::id).toList());
+            assertEquals(
+                    List.of(499L, 500L),
+                    s.take(2, WAIT).stream().map(SseClient.Event::id).toList());
         }
         try (SseClient s = a.sse("/api/v1/chats/" + chat + "/stream", token, 501L)) {
             assertEquals(400, s.status);
@@ -202,13 +230,16 @@ class TestChatStreams {
         List<JsonNode> posted = new ArrayList<>();
         String[] roles = {"user", "assistant", "system", "tool"};
         for (int i = 0; i < contents.size(); i++) {
-            Api.Response r = a.post("/api/v1/chats/" + chat + "/messages", token, Map.of("role", roles[i], "content", contents.get(i)));
+            Api.Response r = a.post(
+                    "/api/v1/chats/" + chat + "/messages", token, Map.of("role", roles[i], "content", contents.get(i)));
             assertEquals(201, r.status(), r.toString());
             posted.add(r.json());
         }
-        Api.Response nullContent = a.post("/api/v1/chats/" + chat + "/messages", token, "{\"role\":\"tool\",\"content\":null}");
+        Api.Response nullContent =
+                a.post("/api/v1/chats/" + chat + "/messages", token, "{\"role\":\"tool\",\"content\":null}");
         assertEquals(201, nullContent.status(), nullContent.toString());
-        assertTrue(nullContent.json().has("content") && nullContent.json().path("content").isNull());
+        assertTrue(nullContent.json().has("content")
+                && nullContent.json().path("content").isNull());
         posted.add(nullContent.json());
 
         JsonNode first = posted.get(0);
@@ -219,7 +250,8 @@ class TestChatStreams {
         assertTrue(first.path("created_at").asText().endsWith("Z"));
         assertEquals(List.of("id", "chat_id", "role", "content", "created_at"), fieldNames(first));
 
-        JsonNode history = b.get("/api/v1/chats/" + chat + "/messages", token).json().path("messages");
+        JsonNode history =
+                b.get("/api/v1/chats/" + chat + "/messages", token).json().path("messages");
         try (SseClient s = b.sse("/api/v1/chats/" + chat + "/stream", token)) {
             List<SseClient.Event> streamed = s.take(posted.size(), WAIT);
             for (int i = 0; i < posted.size(); i++) {
@@ -231,10 +263,17 @@ class TestChatStreams {
 
         // Bad input.
         String base = "/api/v1/chats/" + chat + "/messages";
-        assertEquals("invalid_field", a.post(base, token, Map.of("role", "robot", "content", "x")).errorCode());
-        assertEquals("missing_field", a.post(base, token, Map.of("content", "x")).errorCode());
-        assertEquals("missing_field", a.post(base, token, Map.of("role", "user")).errorCode());
-        assertEquals(413, a.post(base, token, Map.of("role", "user", "content", "x".repeat(70_000))).status());
+        assertEquals(
+                "invalid_field",
+                a.post(base, token, Map.of("role", "robot", "content", "x")).errorCode());
+        assertEquals(
+                "missing_field", a.post(base, token, Map.of("content", "x")).errorCode());
+        assertEquals(
+                "missing_field", a.post(base, token, Map.of("role", "user")).errorCode());
+        assertEquals(
+                413,
+                a.post(base, token, Map.of("role", "user", "content", "x".repeat(70_000)))
+                        .status());
         assertEquals("invalid_limit", a.get(base + "?limit=0", token).errorCode());
         assertEquals("invalid_limit", a.get(base + "?limit=101", token).errorCode());
         assertEquals("invalid_after_id", a.get(base + "?after_id=-1", token).errorCode());
@@ -253,20 +292,30 @@ class TestChatStreams {
         String token = a.userToken("acme", "worker-owner");
         String chat = createChat(token);
         try (SseClient s0 = a.sse("/api/v1/chats/" + chat + "/stream", token);
-             SseClient s1 = b.sse("/api/v1/chats/" + chat + "/stream", token)) {
+                SseClient s1 = b.sse("/api/v1/chats/" + chat + "/stream", token)) {
             Map<String, Object> signal = Map.of(
-                    "status", "running",
-                    "worker_id", "replica-7",
-                    "retry", Map.of("attempt", 2, "delay_ms", 1500, "error", "rate limited"),
-                    "error", Map.of("message", "provider down", "kind", "overloaded", "retryable", true),
-                    "queue_update", true,
-                    "full_refresh", true);
+                    "status",
+                    "running",
+                    "worker_id",
+                    "replica-7",
+                    "retry",
+                    Map.of("attempt", 2, "delay_ms", 1500, "error", "rate limited"),
+                    "error",
+                    Map.of("message", "provider down", "kind", "overloaded", "retryable", true),
+                    "queue_update",
+                    true,
+                    "full_refresh",
+                    true);
             Api.Response r = a.post("/api/v1/chats/" + chat + "/signals", token, signal);
             assertEquals(202, r.status(), r.toString());
-            assertEquals("[\"status\",\"retry\",\"error\",\"queue_update\",\"full_refresh\"]", r.json().path("relayed").toString());
+            assertEquals(
+                    "[\"status\",\"retry\",\"error\",\"queue_update\",\"full_refresh\"]",
+                    r.json().path("relayed").toString());
             for (SseClient s : List.of(s0, s1)) {
                 List<SseClient.Event> got = s.take(5, WAIT);
-                assertEquals(List.of("status", "retry", "error", "queue_update", "full_refresh"), got.stream().map(SseClient.Event::event).toList());
+                assertEquals(
+                        List.of("status", "retry", "error", "queue_update", "full_refresh"),
+                        got.stream().map(SseClient.Event::event).toList());
                 for (SseClient.Event e : got) {
                     assertNull(e.id(), "transient events carry no id: " + e);
                     assertEquals(chat, e.json().path("chat_id").asText());
@@ -277,20 +326,27 @@ class TestChatStreams {
                 assertEquals(2, retry.path("attempt").asInt());
                 assertEquals(1500, retry.path("delay_ms").asInt());
                 assertEquals("rate limited", retry.path("error").asText());
-                assertEquals("provider down", got.get(2).json().path("error").path("message").asText());
+                assertEquals(
+                        "provider down",
+                        got.get(2).json().path("error").path("message").asText());
                 assertTrue(got.get(2).json().path("error").path("retryable").asBoolean());
                 assertTrue(got.get(3).json().path("queue_update").asBoolean());
                 assertTrue(got.get(4).json().path("full_refresh").asBoolean());
             }
             // One field alone is one event; a status without worker_id has none.
-            assertEquals(202, b.post("/api/v1/chats/" + chat + "/signals", token, Map.of("status", "paused")).status());
+            assertEquals(
+                    202,
+                    b.post("/api/v1/chats/" + chat + "/signals", token, Map.of("status", "paused"))
+                            .status());
             SseClient.Event only = s0.next(WAIT);
             assertEquals("status", only.event());
             assertEquals("paused", only.json().path("status").asText());
             assertFalse(only.json().has("worker_id"));
             assertTrue(s0.drain(Duration.ofMillis(300)).isEmpty());
             // Signals persist nothing: the chat's status is unchanged and the message ids stay dense.
-            assertEquals("waiting", a.get("/api/v1/chats/" + chat, token).json().path("status").asText());
+            assertEquals(
+                    "waiting",
+                    a.get("/api/v1/chats/" + chat, token).json().path("status").asText());
             assertEquals(1, post(a, token, chat, "after signals").path("id").asLong());
             List<SseClient.Event> rest = s1.take(2, WAIT);
             assertEquals("paused", rest.get(0).json().path("status").asText());
@@ -314,14 +370,22 @@ class TestChatStreams {
         int overhead = payloadBytes(key, chat, "");
         int fits = Ping.MAX_PAYLOAD_BYTES - overhead;
         assertEquals(Ping.MAX_PAYLOAD_BYTES, payloadBytes(key, chat, "e".repeat(fits)));
-        assertTrue(errorData(chat, "e".repeat(fits + 1)).toString().getBytes(StandardCharsets.UTF_8).length < 8_000,
+        assertTrue(
+                errorData(chat, "e".repeat(fits + 1)).toString().getBytes(StandardCharsets.UTF_8).length < 8_000,
                 "the data alone would fit; only the envelope pushes it over");
         String base = "/api/v1/chats/" + chat + "/signals";
         try (SseClient s = b.sse("/api/v1/chats/" + chat + "/stream", token)) {
-            Api.Response tooBig = a.post(base, token, Map.of("status", "running", "error", Map.of("message", "e".repeat(fits + 1))));
+            Api.Response tooBig =
+                    a.post(base, token, Map.of("status", "running", "error", Map.of("message", "e".repeat(fits + 1))));
             assertEquals(413, tooBig.status(), tooBig.toString());
             assertEquals("payload_too_large", tooBig.errorCode());
-            assertEquals(413, a.post(base, token, Map.of("retry", Map.of("attempt", 1, "delay_ms", 1, "error", "é".repeat(4_000)))).status());
+            assertEquals(
+                    413,
+                    a.post(
+                                    base,
+                                    token,
+                                    Map.of("retry", Map.of("attempt", 1, "delay_ms", 1, "error", "é".repeat(4_000))))
+                            .status());
             assertTrue(s.drain(Duration.ofMillis(400)).isEmpty(), "a rejected signal relays none of its fields");
 
             Api.Response justFits = a.post(base, token, Map.of("error", Map.of("message", "e".repeat(fits))));
@@ -348,15 +412,31 @@ class TestChatStreams {
         String token = a.userToken("acme", "bad-signals");
         String base = "/api/v1/chats/" + createChat(token) + "/signals";
         assertEquals("missing_field", a.post(base, token, Map.of()).errorCode());
-        assertEquals("invalid_field", a.post(base, token, Map.of("status", "sleeping")).errorCode());
-        assertEquals("invalid_field", a.post(base, token, Map.of("worker_id", "w1")).errorCode());
-        assertEquals("missing_field", a.post(base, token, Map.of("retry", Map.of("delay_ms", 5))).errorCode());
-        assertEquals("invalid_field", a.post(base, token, Map.of("retry", Map.of("attempt", -1, "delay_ms", 5))).errorCode());
-        assertEquals("invalid_field", a.post(base, token, Map.of("retry", Map.of("attempt", 1, "delay_ms", 5, "error", 3))).errorCode());
-        assertEquals("invalid_field", a.post(base, token, Map.of("retry", "soon")).errorCode());
-        assertEquals("invalid_field", a.post(base, token, Map.of("error", "boom")).errorCode());
-        assertEquals("invalid_field", a.post(base, token, Map.of("queue_update", "yes")).errorCode());
-        assertEquals("invalid_field", a.post(base, token, Map.of("full_refresh", 1)).errorCode());
+        assertEquals(
+                "invalid_field",
+                a.post(base, token, Map.of("status", "sleeping")).errorCode());
+        assertEquals(
+                "invalid_field", a.post(base, token, Map.of("worker_id", "w1")).errorCode());
+        assertEquals(
+                "missing_field",
+                a.post(base, token, Map.of("retry", Map.of("delay_ms", 5))).errorCode());
+        assertEquals(
+                "invalid_field",
+                a.post(base, token, Map.of("retry", Map.of("attempt", -1, "delay_ms", 5)))
+                        .errorCode());
+        assertEquals(
+                "invalid_field",
+                a.post(base, token, Map.of("retry", Map.of("attempt", 1, "delay_ms", 5, "error", 3)))
+                        .errorCode());
+        assertEquals(
+                "invalid_field", a.post(base, token, Map.of("retry", "soon")).errorCode());
+        assertEquals(
+                "invalid_field", a.post(base, token, Map.of("error", "boom")).errorCode());
+        assertEquals(
+                "invalid_field",
+                a.post(base, token, Map.of("queue_update", "yes")).errorCode());
+        assertEquals(
+                "invalid_field", a.post(base, token, Map.of("full_refresh", 1)).errorCode());
         assertEquals("invalid_json", a.post(base, token, "not json").errorCode());
     }
 
@@ -367,9 +447,9 @@ class TestChatStreams {
         post(a, token, chat, "one");
         post(b, token, chat, "two");
         try (SseClient s0 = a.sse("/api/v1/chats/" + chat + "/stream", token);
-             SseClient s1 = b.sse("/api/v1/chats/" + chat + "/stream", token);
-             SseClient lagging = b.sse("/api/v1/chats/" + chat + "/stream", token, 2L);
-             SseClient watch = a.sse("/api/v1/chats/watch", token)) {
+                SseClient s1 = b.sse("/api/v1/chats/" + chat + "/stream", token);
+                SseClient lagging = b.sse("/api/v1/chats/" + chat + "/stream", token, 2L);
+                SseClient watch = a.sse("/api/v1/chats/watch", token)) {
             assertEquals(2, s0.take(2, WAIT).size());
             assertEquals(2, s1.take(2, WAIT).size());
             assertEquals(204, b.delete("/api/v1/chats/" + chat, token).status());
@@ -391,7 +471,10 @@ class TestChatStreams {
             assertEquals(404, s.status);
         }
         assertEquals(404, b.get("/api/v1/chats/" + chat + "/messages", token).status());
-        assertEquals(404, a.post("/api/v1/chats/" + chat + "/messages", token, Map.of("role", "user", "content", "x")).status());
+        assertEquals(
+                404,
+                a.post("/api/v1/chats/" + chat + "/messages", token, Map.of("role", "user", "content", "x"))
+                        .status());
         assertEquals(404, a.delete("/api/v1/chats/" + chat, token).status());
     }
 
@@ -409,8 +492,10 @@ class TestChatStreams {
                     Api api = w == 0 ? a : b;
                     fs.add(pool.submit(() -> {
                         for (int i = 0; i < 200; i++) {
-                            Api.Response r = api.post("/api/v1/chats/" + chat + "/messages", token, Map.of("role", "user", "content", i));
-                            if (r.status() == 201) landed.add(r.json().path("id").asLong());
+                            Api.Response r = api.post(
+                                    "/api/v1/chats/" + chat + "/messages", token, Map.of("role", "user", "content", i));
+                            if (r.status() == 201)
+                                landed.add(r.json().path("id").asLong());
                             else if (r.status() == 404) notFound.incrementAndGet();
                             else throw new AssertionError(r.toString());
                             if (notFound.get() > 0) return null;
@@ -437,8 +522,10 @@ class TestChatStreams {
             } while (!e.event().equals("deleted"));
             SseClient.Event deleted = got.get(got.size() - 1);
             assertEquals(n + 1L, deleted.id());
-            List<SseClient.Event> messages = got.stream().filter(x -> x.event().equals("message")).toList();
-            for (int i = 0; i < messages.size(); i++) assertEquals(i + 1L, messages.get(i).id());
+            List<SseClient.Event> messages =
+                    got.stream().filter(x -> x.event().equals("message")).toList();
+            for (int i = 0; i < messages.size(); i++)
+                assertEquals(i + 1L, messages.get(i).id());
             if (messages.size() < n) {
                 SseClient.Event reset = got.get(got.size() - 2);
                 assertEquals("reset", reset.event(), "a lagging client is told its messages are gone: " + got);

@@ -1,22 +1,21 @@
 package dev.herald.chat;
 
-import com.fasterxml.jackson.databind.JsonNode;
-import dev.herald.testing.Api;
-import dev.herald.testing.SseClient;
-import dev.herald.testing.TestServer;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
-import org.junit.jupiter.api.Test;
-
-import java.time.Duration;
-import java.util.HashMap;
-import java.util.List;
-import java.util.Map;
-
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.herald.testing.Api;
+import dev.herald.testing.SseClient;
+import dev.herald.testing.TestServer;
+import java.time.Duration;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
 
 /** Chat CRUD, lifecycle events on /chats/watch, and who may see what (API.md section 2). */
 class TestChats {
@@ -45,7 +44,9 @@ class TestChats {
     void a_created_chat_has_the_api_shape_and_can_be_fetched_and_listed() {
         String token = api.userToken("acme", "shape-user");
         JsonNode chat = create(token, "First chat");
-        assertTrue(chat.path("id").asText().matches("[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"), chat.toString());
+        assertTrue(
+                chat.path("id").asText().matches("[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"),
+                chat.toString());
         assertEquals("shape-user", chat.path("owner").asText());
         assertEquals("First chat", chat.path("title").asText());
         assertEquals("waiting", chat.path("status").asText());
@@ -73,13 +74,22 @@ class TestChats {
         JsonNode b = create(token, "b");
         JsonNode c = create(token, "c");
         JsonNode page1 = api.get("/api/v1/chats?limit=2", token).json().path("chats");
-        assertEquals(List.of(c.path("id").asText(), b.path("id").asText()), List.of(page1.get(0).path("id").asText(), page1.get(1).path("id").asText()));
-        JsonNode page2 = api.get("/api/v1/chats?limit=2&starting_before=" + b.path("id").asText(), token).json().path("chats");
+        assertEquals(
+                List.of(c.path("id").asText(), b.path("id").asText()),
+                List.of(
+                        page1.get(0).path("id").asText(),
+                        page1.get(1).path("id").asText()));
+        JsonNode page2 = api.get(
+                        "/api/v1/chats?limit=2&starting_before=" + b.path("id").asText(), token)
+                .json()
+                .path("chats");
         assertEquals(1, page2.size());
         assertEquals(a, page2.get(0));
         assertEquals(400, api.get("/api/v1/chats?limit=0", token).status());
         assertEquals(400, api.get("/api/v1/chats?limit=101", token).status());
-        assertEquals("invalid_starting_before", api.get("/api/v1/chats?starting_before=nope", token).errorCode());
+        assertEquals(
+                "invalid_starting_before",
+                api.get("/api/v1/chats?starting_before=nope", token).errorCode());
     }
 
     @Test
@@ -91,14 +101,28 @@ class TestChats {
             JsonNode chat = create(token, "Plan");
             String id = chat.path("id").asText();
             create(other, "not yours"); // another user's chat never shows up here
-            assertEquals(200, api.patch("/api/v1/chats/" + id, token, Map.of("title", "Plan B")).status());
-            assertEquals(200, api.patch("/api/v1/chats/" + id, token, Map.of("status", "running")).status());
-            assertEquals(200, api.patch("/api/v1/chats/" + id, token, Map.of("diff_status", Map.of("url", "https://git.example/pr/1", "additions", 3))).status());
+            assertEquals(
+                    200,
+                    api.patch("/api/v1/chats/" + id, token, Map.of("title", "Plan B"))
+                            .status());
+            assertEquals(
+                    200,
+                    api.patch("/api/v1/chats/" + id, token, Map.of("status", "running"))
+                            .status());
+            assertEquals(
+                    200,
+                    api.patch(
+                                    "/api/v1/chats/" + id,
+                                    token,
+                                    Map.of("diff_status", Map.of("url", "https://git.example/pr/1", "additions", 3)))
+                            .status());
             // Two fields at once: two events, each with the snapshot after the whole change.
-            Api.Response both = api.patch("/api/v1/chats/" + id, token, Map.of("title", "Plan C", "status", "completed"));
+            Api.Response both =
+                    api.patch("/api/v1/chats/" + id, token, Map.of("title", "Plan C", "status", "completed"));
             assertEquals(200, both.status(), both.toString());
             // Nothing changes: no event.
-            Api.Response same = api.patch("/api/v1/chats/" + id, token, Map.of("title", "Plan C", "status", "completed"));
+            Api.Response same =
+                    api.patch("/api/v1/chats/" + id, token, Map.of("title", "Plan C", "status", "completed"));
             assertEquals(200, same.status());
             assertEquals(both.json(), same.json());
             Map<String, Object> clear = new HashMap<>();
@@ -107,8 +131,15 @@ class TestChats {
             assertTrue(cleared.json().path("diff_status").isNull(), cleared.toString());
             assertEquals(204, api.delete("/api/v1/chats/" + id, token).status());
 
-            List<String> kinds = List.of("created", "title_change", "status_change", "diff_status_change",
-                    "title_change", "status_change", "diff_status_change", "deleted");
+            List<String> kinds = List.of(
+                    "created",
+                    "title_change",
+                    "status_change",
+                    "diff_status_change",
+                    "title_change",
+                    "status_change",
+                    "diff_status_change",
+                    "deleted");
             List<SseClient.Event> got = watch.take(kinds.size(), WAIT);
             for (int i = 0; i < kinds.size(); i++) {
                 SseClient.Event e = got.get(i);
@@ -120,13 +151,24 @@ class TestChats {
             }
             assertEquals(chat, got.get(0).json().path("chat"));
             assertEquals("Plan B", got.get(1).json().path("chat").path("title").asText());
-            assertEquals("waiting", got.get(1).json().path("chat").path("status").asText());
-            assertEquals("running", got.get(2).json().path("chat").path("status").asText());
-            assertEquals(3, got.get(3).json().path("chat").path("diff_status").path("additions").asInt());
+            assertEquals(
+                    "waiting", got.get(1).json().path("chat").path("status").asText());
+            assertEquals(
+                    "running", got.get(2).json().path("chat").path("status").asText());
+            assertEquals(
+                    3,
+                    got.get(3)
+                            .json()
+                            .path("chat")
+                            .path("diff_status")
+                            .path("additions")
+                            .asInt());
             assertEquals(both.json(), got.get(4).json().path("chat"));
             assertEquals(both.json(), got.get(5).json().path("chat"));
             assertEquals(cleared.json(), got.get(7).json().path("chat"), "deleted carries the last snapshot");
-            assertTrue(got.get(0).data().startsWith("{\"kind\":\"created\",\"chat\":{\"id\":"), got.get(0).data());
+            assertTrue(
+                    got.get(0).data().startsWith("{\"kind\":\"created\",\"chat\":{\"id\":"),
+                    got.get(0).data());
             assertTrue(watch.drain(Duration.ofMillis(300)).isEmpty());
             assertFalse(watch.closed(), "the watch stream outlives a chat");
         }
@@ -143,25 +185,48 @@ class TestChats {
         String token = api.userToken("acme", "validator");
         String id = create(token, "x").path("id").asText();
         assertEquals("missing_field", api.post("/api/v1/chats", token, Map.of()).errorCode());
-        assertEquals("invalid_field", api.post("/api/v1/chats", token, Map.of("title", "")).errorCode());
-        assertEquals("invalid_field", api.post("/api/v1/chats", token, Map.of("title", 5)).errorCode());
-        assertEquals("invalid_field", api.post("/api/v1/chats", token, Map.of("title", "t".repeat(257))).errorCode());
+        assertEquals(
+                "invalid_field",
+                api.post("/api/v1/chats", token, Map.of("title", "")).errorCode());
+        assertEquals(
+                "invalid_field",
+                api.post("/api/v1/chats", token, Map.of("title", 5)).errorCode());
+        assertEquals(
+                "invalid_field",
+                api.post("/api/v1/chats", token, Map.of("title", "t".repeat(257)))
+                        .errorCode());
         assertEquals("invalid_json", api.post("/api/v1/chats", token, "{nope").errorCode());
-        assertEquals(201, api.post("/api/v1/chats", token, Map.of("title", "t".repeat(256))).status());
+        assertEquals(
+                201,
+                api.post("/api/v1/chats", token, Map.of("title", "t".repeat(256)))
+                        .status());
         for (Object bad : List.of("done", "", 3, "RUNNING")) {
             Api.Response r = api.patch("/api/v1/chats/" + id, token, Map.of("status", bad));
             assertEquals(400, r.status(), bad + " → " + r);
             assertEquals("invalid_field", r.errorCode());
         }
-        assertEquals(400, api.patch("/api/v1/chats/" + id, token, Map.of("title", "")).status());
-        assertEquals(400, api.patch("/api/v1/chats/" + id, token, Map.of("diff_status", "open")).status());
-        assertEquals(400, api.patch("/api/v1/chats/" + id, token, Map.of("diff_status", Map.of("x", "y".repeat(5000)))).status());
+        assertEquals(
+                400,
+                api.patch("/api/v1/chats/" + id, token, Map.of("title", "")).status());
+        assertEquals(
+                400,
+                api.patch("/api/v1/chats/" + id, token, Map.of("diff_status", "open"))
+                        .status());
+        assertEquals(
+                400,
+                api.patch("/api/v1/chats/" + id, token, Map.of("diff_status", Map.of("x", "y".repeat(5000))))
+                        .status());
         assertEquals(400, api.patch("/api/v1/chats/" + id, token, "[1]").status());
         JsonNode still = api.get("/api/v1/chats/" + id, token).json();
         assertEquals("waiting", still.path("status").asText());
         assertEquals("x", still.path("title").asText());
         for (String s : List.of("waiting", "running", "paused", "completed", "error")) {
-            assertEquals(s, api.patch("/api/v1/chats/" + id, token, Map.of("status", s)).json().path("status").asText());
+            assertEquals(
+                    s,
+                    api.patch("/api/v1/chats/" + id, token, Map.of("status", s))
+                            .json()
+                            .path("status")
+                            .asText());
         }
     }
 
@@ -181,7 +246,12 @@ class TestChats {
         JsonNode chat = api.get("/api/v1/chats/" + id, alice).json();
         assertEquals("secret", chat.path("title").asText());
         assertEquals("waiting", chat.path("status").asText());
-        assertEquals(0, api.get("/api/v1/chats/" + id + "/messages", alice).json().path("messages").size());
+        assertEquals(
+                0,
+                api.get("/api/v1/chats/" + id + "/messages", alice)
+                        .json()
+                        .path("messages")
+                        .size());
         assertEquals(0, api.get("/api/v1/chats", bob).json().path("chats").size());
         // Upper-case UUIDs name the same chat.
         assertEquals(200, api.get("/api/v1/chats/" + id.toUpperCase(), alice).status());
@@ -212,26 +282,40 @@ class TestChats {
         String readOnly = api.mint("acme", "reader", "events:read");
         String writeOnly = api.mint("acme", "reader", "events:write");
         String id = create(writeOnly, "mine").path("id").asText();
-        assertEquals("no_user", api.post("/api/v1/chats", tenantWide, Map.of("title", "x")).errorCode());
+        assertEquals(
+                "no_user",
+                api.post("/api/v1/chats", tenantWide, Map.of("title", "x")).errorCode());
         assertEquals(403, api.get("/api/v1/chats", tenantWide).status());
         assertEquals(403, api.get("/api/v1/chats/" + id, tenantWide).status());
         try (SseClient s = api.sse("/api/v1/chats/watch", tenantWide)) {
             assertEquals(403, s.status);
         }
-        assertEquals("missing_scope", api.post("/api/v1/chats", readOnly, Map.of("title", "x")).errorCode());
-        assertEquals(403, api.patch("/api/v1/chats/" + id, readOnly, Map.of("title", "x")).status());
-        assertEquals(403, api.post("/api/v1/chats/" + id + "/messages", readOnly, Map.of("role", "user", "content", "x")).status());
-        assertEquals(403, api.post("/api/v1/chats/" + id + "/signals", readOnly, Map.of("status", "running")).status());
+        assertEquals(
+                "missing_scope",
+                api.post("/api/v1/chats", readOnly, Map.of("title", "x")).errorCode());
+        assertEquals(
+                403,
+                api.patch("/api/v1/chats/" + id, readOnly, Map.of("title", "x")).status());
+        assertEquals(
+                403,
+                api.post("/api/v1/chats/" + id + "/messages", readOnly, Map.of("role", "user", "content", "x"))
+                        .status());
+        assertEquals(
+                403,
+                api.post("/api/v1/chats/" + id + "/signals", readOnly, Map.of("status", "running"))
+                        .status());
         assertEquals(403, api.delete("/api/v1/chats/" + id, readOnly).status());
         assertEquals(403, api.get("/api/v1/chats/" + id, writeOnly).status());
-        assertEquals(403, api.get("/api/v1/chats/" + id + "/messages", writeOnly).status());
+        assertEquals(
+                403, api.get("/api/v1/chats/" + id + "/messages", writeOnly).status());
         assertEquals(200, api.get("/api/v1/chats/" + id, readOnly).status());
         assertEquals(401, api.get("/api/v1/chats", null).status());
         assertEquals(401, api.get("/api/v1/chats", "not-a-token").status());
         try (SseClient s = api.sse("/api/v1/chats/" + id + "/stream", null)) {
             assertEquals(401, s.status);
         }
-        Api.Response noAccept = api.send("GET", "/api/v1/chats/watch", readOnly, null, Map.of("Accept", "application/json"));
+        Api.Response noAccept =
+                api.send("GET", "/api/v1/chats/watch", readOnly, null, Map.of("Accept", "application/json"));
         assertEquals(406, noAccept.status());
     }
 
@@ -239,7 +323,10 @@ class TestChats {
     void a_deleted_chat_is_gone_everywhere() {
         String token = api.userToken("acme", "deleter");
         String id = create(token, "short-lived").path("id").asText();
-        assertEquals(201, api.post("/api/v1/chats/" + id + "/messages", token, Map.of("role", "user", "content", "bye")).status());
+        assertEquals(
+                201,
+                api.post("/api/v1/chats/" + id + "/messages", token, Map.of("role", "user", "content", "bye"))
+                        .status());
         assertEquals(204, api.delete("/api/v1/chats/" + id, token).status());
         assertAllRoutes404(id, token);
         assertEquals(0, api.get("/api/v1/chats", token).json().path("chats").size());

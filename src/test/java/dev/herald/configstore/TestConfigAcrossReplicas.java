@@ -1,15 +1,14 @@
 package dev.herald.configstore;
 
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.herald.testing.Api;
 import dev.herald.testing.Latencies;
 import dev.herald.testing.ListenerFaults;
 import dev.herald.testing.SseClient;
 import dev.herald.testing.TestServer;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
-import org.junit.jupiter.api.Test;
-
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collections;
@@ -18,9 +17,9 @@ import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.atomic.AtomicBoolean;
-
-import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertTrue;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
 
 /**
  * Two replicas on one database: a write on A must reach B's cache, fast, after listener
@@ -66,13 +65,15 @@ class TestConfigAcrossReplicas {
             last = api.get(path, reader);
             if (last.status() == 200 && last.json().get("version").asLong() >= version) return last.json();
         }
-        throw new AssertionError(path + " did not reach version " + version + " within " + VISIBLE_WITHIN + "; last: " + last);
+        throw new AssertionError(
+                path + " did not reach version " + version + " within " + VISIBLE_WITHIN + "; last: " + last);
     }
 
     static double metric(Api api, String name) {
         String text = api.get("/metrics", null).body();
         for (String line : text.split("\n")) {
-            if (line.startsWith(name + " ")) return Double.parseDouble(line.substring(name.length() + 1).trim());
+            if (line.startsWith(name + " "))
+                return Double.parseDouble(line.substring(name.length() + 1).trim());
         }
         throw new AssertionError("no metric " + name);
     }
@@ -81,9 +82,11 @@ class TestConfigAcrossReplicas {
     void a_write_on_a_is_read_on_b_and_a_delete_on_b_is_seen_on_a() {
         String path = "/api/v1/config/providers/cross-1";
         long v1 = put(a, path, Map.of("url", "https://one"));
-        assertEquals("https://one", awaitVersion(b, path, v1).get("value").get("url").asText());
+        assertEquals(
+                "https://one", awaitVersion(b, path, v1).get("value").get("url").asText());
         long v2 = put(a, path, Map.of("url", "https://two"));
-        assertEquals("https://two", awaitVersion(b, path, v2).get("value").get("url").asText());
+        assertEquals(
+                "https://two", awaitVersion(b, path, v2).get("value").get("url").asText());
 
         assertEquals(200, a.get(path, reader).status(), "A has it cached");
         assertEquals(204, b.delete(path, admin).status());
@@ -102,7 +105,8 @@ class TestConfigAcrossReplicas {
         long v1 = put(a, path, 1);
         awaitVersion(b, path, v1);
         double hitsBefore = metric(b, "herald_config_cache_hits");
-        for (int i = 0; i < 10; i++) assertEquals(v1, b.get(path, reader).json().get("version").asLong());
+        for (int i = 0; i < 10; i++)
+            assertEquals(v1, b.get(path, reader).json().get("version").asLong());
         assertTrue(metric(b, "herald_config_cache_hits") >= hitsBefore + 9, "repeated reads on B are cache hits");
         double evictionsBefore = metric(b, "herald_config_cache_evictions");
         long v2 = put(a, path, 2);
@@ -163,7 +167,8 @@ class TestConfigAcrossReplicas {
             if (last.status() == 200 && last.json().get("version").asLong() >= version) return last.json();
             java.util.concurrent.locks.LockSupport.parkNanos(500_000);
         }
-        throw new AssertionError(path + " did not reach version " + version + " within " + VISIBLE_WITHIN + "; last: " + last);
+        throw new AssertionError(
+                path + " did not reach version " + version + " within " + VISIBLE_WITHIN + "; last: " + last);
     }
 
     @Test
@@ -260,7 +265,8 @@ class TestConfigAcrossReplicas {
                     long v = res.json().get("version").asLong();
                     reads.add(new Read(p, v, res.json().get("value")));
                     Long prev = last.put(p, v);
-                    if (prev != null && v < prev) violations.add(who + " read " + p + " version " + v + " after " + prev);
+                    if (prev != null && v < prev)
+                        violations.add(who + " read " + p + " version " + v + " after " + prev);
                 }
             }));
         }
@@ -277,16 +283,21 @@ class TestConfigAcrossReplicas {
                         continue;
                     }
                     long v = res.json().get("version").asLong();
-                    if (written.get(p).put(v, res.json().get("value")) != null) violations.add("version " + v + " of " + p + " written twice");
+                    if (written.get(p).put(v, res.json().get("value")) != null)
+                        violations.add("version " + v + " of " + p + " written twice");
                     long seen = api.get(p, reader).json().get("version").asLong();
-                    if (seen < v) violations.add("writer " + writer + " wrote " + p + " v" + v + " and then read v" + seen + " on its own replica");
+                    if (seen < v)
+                        violations.add("writer " + writer + " wrote " + p + " v" + v + " and then read v" + seen
+                                + " on its own replica");
                 }
             }));
         }
         for (Thread t : writers) t.join(Duration.ofSeconds(60));
         writing.set(false);
         for (Thread t : readers) t.join(Duration.ofSeconds(30));
-        assertTrue(violations.isEmpty(), violations.size() + " violations, first: " + violations.subList(0, Math.min(10, violations.size())));
+        assertTrue(
+                violations.isEmpty(),
+                violations.size() + " violations, first: " + violations.subList(0, Math.min(10, violations.size())));
 
         for (String p : paths) assertEquals(writesPerWriter, written.get(p).size(), "every write got its own version");
         for (Read r : reads) {
@@ -298,11 +309,15 @@ class TestConfigAcrossReplicas {
             for (Api api : replicas) {
                 awaitVersion(api, p, last);
                 for (int i = 0; i < 20; i++) {
-                    assertEquals(last, api.get(p, reader).json().get("version").asLong(), "a replica went back to an older version of " + p);
+                    assertEquals(
+                            last,
+                            api.get(p, reader).json().get("version").asLong(),
+                            "a replica went back to an older version of " + p);
                 }
             }
         }
-        System.out.println("[config] concurrent run: " + 2 * writesPerWriter + " writes, " + reads.size() + " reads checked");
+        System.out.println(
+                "[config] concurrent run: " + 2 * writesPerWriter + " writes, " + reads.size() + " reads checked");
         assertTrue(reads.size() > 100, "readers ran alongside the writers");
     }
 }

@@ -1,22 +1,21 @@
 package dev.herald.configstore;
 
-import com.fasterxml.jackson.databind.JsonNode;
-import dev.herald.testing.Api;
-import dev.herald.testing.SseClient;
-import dev.herald.testing.TestServer;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
-import org.junit.jupiter.api.Test;
-
-import java.time.Duration;
-import java.util.HashMap;
-import java.util.List;
-import java.util.Map;
-
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.herald.testing.Api;
+import dev.herald.testing.SseClient;
+import dev.herald.testing.TestServer;
+import java.time.Duration;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
 
 /** PUT/GET/DELETE /api/v1/config/{kind}/{entity} and GET /api/v1/config/watch on one replica. */
 class TestConfigApi {
@@ -46,7 +45,8 @@ class TestConfigApi {
 
     @Test
     void put_then_get_returns_the_value_with_an_increasing_version() {
-        Map<String, Object> v = Map.of("model", "claude", "temperature", 0.25, "tags", List.of("a", "b"), "nested", Map.of("deep", true));
+        Map<String, Object> v = Map.of(
+                "model", "claude", "temperature", 0.25, "tags", List.of("a", "b"), "nested", Map.of("deep", true));
         Api.Response put = api.put("/api/v1/config/model_config/m-1", admin, value(v));
         assertEquals(200, put.status(), put.toString());
         JsonNode j = put.json();
@@ -80,7 +80,8 @@ class TestConfigApi {
             assertEquals(Api.JSON.valueToTree(v), got, "value " + v);
         }
         // Integers beyond 64 bits keep every digit.
-        Api.Response big = api.put("/api/v1/config/providers/p-big", admin, "{\"value\":123456789012345678901234567890}");
+        Api.Response big =
+                api.put("/api/v1/config/providers/p-big", admin, "{\"value\":123456789012345678901234567890}");
         assertEquals(200, big.status(), big.toString());
         assertTrue(api.get("/api/v1/config/providers/p-big", reader).body().contains("123456789012345678901234567890"));
     }
@@ -88,8 +89,11 @@ class TestConfigApi {
     @Test
     void a_deleted_entry_is_404_and_its_version_continues_when_recreated() {
         String path = "/api/v1/config/user_prompt/bob";
-        assertEquals(1, api.put(path, admin, value("be brief")).json().get("version").asLong());
-        assertEquals(2, api.put(path, admin, value("be briefer")).json().get("version").asLong());
+        assertEquals(
+                1, api.put(path, admin, value("be brief")).json().get("version").asLong());
+        assertEquals(
+                2,
+                api.put(path, admin, value("be briefer")).json().get("version").asLong());
         Api.Response del = api.delete(path, admin);
         assertEquals(204, del.status(), del.toString());
         Api.Response gone = api.get(path, reader);
@@ -106,18 +110,22 @@ class TestConfigApi {
         Api.Response missing = api.get("/api/v1/config/providers/never-written", reader);
         assertEquals(404, missing.status());
         assertEquals("not_found", missing.errorCode());
-        assertEquals(404, api.delete("/api/v1/config/providers/never-written", admin).status());
+        assertEquals(
+                404, api.delete("/api/v1/config/providers/never-written", admin).status());
 
         Api.Response kind = api.put("/api/v1/config/colours/x", admin, value(1));
         assertEquals(400, kind.status());
         assertEquals("invalid_kind", kind.errorCode());
         assertEquals("invalid_kind", api.get("/api/v1/config/colours/x", reader).errorCode());
-        assertEquals("invalid_kind", api.delete("/api/v1/config/colours/x", admin).errorCode());
+        assertEquals(
+                "invalid_kind", api.delete("/api/v1/config/colours/x", admin).errorCode());
 
         Api.Response entity = api.put("/api/v1/config/providers/bad%20id", admin, value(1));
         assertEquals(400, entity.status());
         assertEquals("invalid_entity", entity.errorCode());
-        assertEquals("invalid_entity", api.get("/api/v1/config/providers/" + "x".repeat(129), reader).errorCode());
+        assertEquals(
+                "invalid_entity",
+                api.get("/api/v1/config/providers/" + "x".repeat(129), reader).errorCode());
     }
 
     @Test
@@ -181,35 +189,50 @@ class TestConfigApi {
             assertEquals(200, sse.status, sse.errorBody());
             api.put("/api/v1/config/providers/openai", wAdmin, value(Map.of("key", "k1")));
             api.put("/api/v1/config/model_config/m", wAdmin, value(1));
-            assertEquals(204, api.delete("/api/v1/config/providers/openai", wAdmin).status());
+            assertEquals(
+                    204, api.delete("/api/v1/config/providers/openai", wAdmin).status());
             List<SseClient.Event> got = sse.take(3, Duration.ofSeconds(5));
             for (int i = 0; i < 3; i++) {
                 assertEquals(i + 1L, got.get(i).id());
                 assertEquals("config_change", got.get(i).event());
             }
-            assertEquals("{\"kind\":\"providers\",\"entity_id\":\"openai\",\"version\":1,\"deleted\":false}", got.get(0).data());
-            assertEquals("{\"kind\":\"model_config\",\"entity_id\":\"m\",\"version\":1,\"deleted\":false}", got.get(1).data());
-            assertEquals("{\"kind\":\"providers\",\"entity_id\":\"openai\",\"version\":2,\"deleted\":true}", got.get(2).data());
+            assertEquals(
+                    "{\"kind\":\"providers\",\"entity_id\":\"openai\",\"version\":1,\"deleted\":false}",
+                    got.get(0).data());
+            assertEquals(
+                    "{\"kind\":\"model_config\",\"entity_id\":\"m\",\"version\":1,\"deleted\":false}",
+                    got.get(1).data());
+            assertEquals(
+                    "{\"kind\":\"providers\",\"entity_id\":\"openai\",\"version\":2,\"deleted\":true}",
+                    got.get(2).data());
         }
         // Failed writes publish nothing; a resume replays exactly what came after the cursor.
         assertEquals(400, api.put("/api/v1/config/providers/x", wAdmin, "{}").status());
         api.put("/api/v1/config/user_prompt/w", wAdmin, value("hi"));
         try (SseClient resumed = api.sse("/api/v1/config/watch", watcher, 1L)) {
             List<SseClient.Event> got = resumed.take(3, Duration.ofSeconds(5));
-            assertEquals(List.of(2L, 3L, 4L), got.stream().map(SseClient.Event::id).toList());
+            assertEquals(
+                    List.of(2L, 3L, 4L), got.stream().map(SseClient.Event::id).toList());
             assertEquals("user_prompt", got.get(2).json().get("kind").asText());
             assertNull(resumed.next(Duration.ofMillis(200)));
         }
         // Another tenant's watch sees none of it.
         try (SseClient other = api.sse("/api/v1/config/watch", reader, 0L)) {
             List<SseClient.Event> got = other.drain(Duration.ofMillis(300));
-            assertTrue(got.stream().noneMatch(e -> List.of("openai", "m", "w").contains(e.json().get("entity_id").asText())), got.toString());
+            assertTrue(
+                    got.stream()
+                            .noneMatch(e -> List.of("openai", "m", "w")
+                                    .contains(e.json().get("entity_id").asText())),
+                    got.toString());
         }
     }
 
     @Test
     void watch_follows_the_common_sse_rules() {
-        assertEquals(406, api.send("GET", "/api/v1/config/watch", reader, null, Map.of("Accept", "application/json")).status());
+        assertEquals(
+                406,
+                api.send("GET", "/api/v1/config/watch", reader, null, Map.of("Accept", "application/json"))
+                        .status());
         try (SseClient bad = api.sse("/api/v1/config/watch", null)) {
             assertEquals(401, bad.status);
         }

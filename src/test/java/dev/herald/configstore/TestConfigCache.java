@@ -1,6 +1,9 @@
 package dev.herald.configstore;
 
-import org.junit.jupiter.api.Test;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertSame;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.time.Duration;
 import java.time.OffsetDateTime;
@@ -8,11 +11,7 @@ import java.time.ZoneOffset;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.atomic.AtomicBoolean;
-
-import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertNull;
-import static org.junit.jupiter.api.Assertions.assertSame;
-import static org.junit.jupiter.api.Assertions.assertTrue;
+import org.junit.jupiter.api.Test;
 
 /**
  * The cache's race guard, step by step: each test plays one interleaving of a loader (stamp,
@@ -24,7 +23,8 @@ class TestConfigCache {
     final ConfigCache cache = new ConfigCache(1_000, Duration.ofMinutes(5), listening::get);
 
     static ConfigEntry v(ConfigKey key, long version) {
-        return ConfigEntry.present(key, "{\"v\":" + version + "}", version, OffsetDateTime.of(2026, 1, 1, 0, 0, 0, 0, ZoneOffset.UTC));
+        return ConfigEntry.present(
+                key, "{\"v\":" + version + "}", version, OffsetDateTime.of(2026, 1, 1, 0, 0, 0, 0, ZoneOffset.UTC));
     }
 
     @Test
@@ -41,12 +41,12 @@ class TestConfigCache {
 
     @Test
     void a_load_that_read_the_old_row_before_an_eviction_is_never_served_after_it() {
-        ConfigCache.Stamp s = cache.stamp(KEY);   // GET misses, takes its stamp
-        ConfigEntry old = v(KEY, 1);               // ...reads version 1 from the database
-        cache.evict(KEY);                          // version 2 commits; its ping evicts
-        cache.fill(KEY, s, old);                   // the slow GET stores version 1 too late
+        ConfigCache.Stamp s = cache.stamp(KEY); // GET misses, takes its stamp
+        ConfigEntry old = v(KEY, 1); // ...reads version 1 from the database
+        cache.evict(KEY); // version 2 commits; its ping evicts
+        cache.fill(KEY, s, old); // the slow GET stores version 1 too late
         assertNull(cache.get(KEY), "the stale row must not be served");
-        ConfigCache.Stamp s2 = cache.stamp(KEY);   // the next GET loads version 2
+        ConfigCache.Stamp s2 = cache.stamp(KEY); // the next GET loads version 2
         cache.fill(KEY, s2, v(KEY, 2));
         assertEquals(2, cache.get(KEY).version());
     }
@@ -54,10 +54,10 @@ class TestConfigCache {
     @Test
     void an_eviction_that_lands_between_the_check_and_the_read_still_wins() {
         ConfigCache.Stamp s = cache.stamp(KEY);
-        cache.fill(KEY, s, v(KEY, 1));             // stored while still current...
-        cache.evict(KEY);                          // ...then evicted: gone
+        cache.fill(KEY, s, v(KEY, 1)); // stored while still current...
+        cache.evict(KEY); // ...then evicted: gone
         assertNull(cache.get(KEY));
-        cache.fill(KEY, s, v(KEY, 1));             // a duplicate late fill with the old stamp
+        cache.fill(KEY, s, v(KEY, 1)); // a duplicate late fill with the old stamp
         assertNull(cache.get(KEY));
     }
 
@@ -67,8 +67,8 @@ class TestConfigCache {
         ConfigCache.Stamp s1 = cache.stamp(KEY);
         ConfigCache.Stamp s2 = cache.stamp(other);
         cache.fill(KEY, s1, v(KEY, 1));
-        cache.evictAll();                          // listener reconnected
-        cache.fill(other, s2, v(other, 7));        // a load that began before the reconnect
+        cache.evictAll(); // listener reconnected
+        cache.fill(other, s2, v(other, 7)); // a load that began before the reconnect
         assertNull(cache.get(KEY));
         assertNull(cache.get(other));
         assertEquals(1, cache.flushes());
@@ -87,11 +87,11 @@ class TestConfigCache {
 
     @Test
     void a_load_that_could_not_be_stored_still_raises_the_floor_so_reads_never_go_back() {
-        ConfigCache.Stamp early = cache.stamp(KEY);   // load L1 starts
-        cache.evict(KEY);                              // a ping (for an older write) arrives
-        ConfigCache.Stamp late = cache.stamp(KEY);    // load L2 starts, reads version 62
-        cache.fill(KEY, early, v(KEY, 63));            // L1 read 63 (committed meanwhile): hands it out
-        cache.fill(KEY, late, v(KEY, 62));             // L2's stamp is current, but 62 < 63
+        ConfigCache.Stamp early = cache.stamp(KEY); // load L1 starts
+        cache.evict(KEY); // a ping (for an older write) arrives
+        ConfigCache.Stamp late = cache.stamp(KEY); // load L2 starts, reads version 62
+        cache.fill(KEY, early, v(KEY, 63)); // L1 read 63 (committed meanwhile): hands it out
+        cache.fill(KEY, late, v(KEY, 62)); // L2's stamp is current, but 62 < 63
         assertNull(cache.get(KEY), "62 must not be served after 63 was");
         cache.fill(KEY, cache.stamp(KEY), v(KEY, 63));
         assertEquals(63, cache.get(KEY).version());
@@ -99,11 +99,11 @@ class TestConfigCache {
 
     @Test
     void a_writer_never_reads_back_an_older_version_than_it_wrote() {
-        ConfigCache.Stamp writer = cache.stamp(KEY);  // PUT starts
-        cache.evict(KEY);                              // the ping of someone else's version 1
-        ConfigCache.Stamp reader = cache.stamp(KEY);  // a GET reads version 1 before the PUT commits
+        ConfigCache.Stamp writer = cache.stamp(KEY); // PUT starts
+        cache.evict(KEY); // the ping of someone else's version 1
+        ConfigCache.Stamp reader = cache.stamp(KEY); // a GET reads version 1 before the PUT commits
         cache.fill(KEY, reader, v(KEY, 1));
-        cache.fill(KEY, writer, v(KEY, 2));            // the PUT committed version 2 (stale stamp)
+        cache.fill(KEY, writer, v(KEY, 2)); // the PUT committed version 2 (stale stamp)
         assertNull(cache.get(KEY), "version 1 must not be served to anyone after version 2 was written here");
     }
 
@@ -158,7 +158,7 @@ class TestConfigCache {
             ConfigKey k = keys.get(i);
             if (small.get(k) != null) continue;
             dropped++;
-            small.fill(k, stamps.get(i), v(k, 4));  // a slow load of an older version
+            small.fill(k, stamps.get(i), v(k, 4)); // a slow load of an older version
             assertNull(small.get(k), "an older version came back after a newer one was dropped");
         }
         assertTrue(dropped >= 45, "expected most entries dropped for size, got " + dropped);

@@ -1,19 +1,18 @@
 package dev.herald.events;
 
-import dev.herald.testing.Api;
-import dev.herald.testing.SseClient;
-import dev.herald.testing.TestServer;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
-import org.junit.jupiter.api.Test;
-
-import java.time.Duration;
-import java.util.List;
-import java.util.Map;
-
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.herald.testing.Api;
+import dev.herald.testing.SseClient;
+import dev.herald.testing.TestServer;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
 
 class TestUserEvents {
     static TestServer server;
@@ -35,11 +34,19 @@ class TestUserEvents {
         String token = api.userToken("acme", "live-user");
         try (SseClient sse = api.sse("/api/v1/events", token)) {
             assertEquals(200, sse.status);
-            assertEquals("text/event-stream", sse.response.headers().firstValue("Content-Type").orElse(""));
-            assertEquals("no-cache", sse.response.headers().firstValue("Cache-Control").orElse(""));
-            assertEquals("no", sse.response.headers().firstValue("X-Accel-Buffering").orElse(""));
+            assertEquals(
+                    "text/event-stream",
+                    sse.response.headers().firstValue("Content-Type").orElse(""));
+            assertEquals(
+                    "no-cache",
+                    sse.response.headers().firstValue("Cache-Control").orElse(""));
+            assertEquals(
+                    "no", sse.response.headers().firstValue("X-Accel-Buffering").orElse(""));
             for (int i = 1; i <= 3; i++) {
-                Api.Response r = api.post("/api/v1/users/live-user/events", token, Map.of("type", "source.ingest.progress", "data", Map.of("n", i)));
+                Api.Response r = api.post(
+                        "/api/v1/users/live-user/events",
+                        token,
+                        Map.of("type", "source.ingest.progress", "data", Map.of("n", i)));
                 assertEquals(201, r.status(), r.toString());
                 assertEquals("user:live-user", r.json().get("stream").asText());
                 assertEquals(i, r.json().get("cursor").asLong());
@@ -49,7 +56,8 @@ class TestUserEvents {
                 assertEquals(i + 1, got.get(i).id());
                 assertEquals("source.ingest.progress", got.get(i).event());
                 assertEquals(i + 1, got.get(i).json().path("data").path("n").asInt());
-                assertEquals("source.ingest.progress", got.get(i).json().path("type").asText());
+                assertEquals(
+                        "source.ingest.progress", got.get(i).json().path("type").asText());
                 assertTrue(got.get(i).json().path("created_at").asText().endsWith("Z"));
             }
             assertEquals("2000", sse.retry());
@@ -73,12 +81,16 @@ class TestUserEvents {
     @Test
     void a_body_postgresql_cannot_store_is_a_400_not_a_500() {
         String token = api.userToken("acme", "nul-user");
-        for (String body : new String[]{"{\"type\":\"a.b\",\"data\":{\"k\":\"x\\u0000y\"}}",
-                "{\"type\":\"a.b\",\"data\":{\"x\\u0000\":1}}", "{\"type\":\"a.b\",\"data\":[1e400]}"}) {
+        for (String body : new String[] {
+            "{\"type\":\"a.b\",\"data\":{\"k\":\"x\\u0000y\"}}",
+            "{\"type\":\"a.b\",\"data\":{\"x\\u0000\":1}}",
+            "{\"type\":\"a.b\",\"data\":[1e400]}"
+        }) {
             Api.Response r = api.post("/api/v1/users/nul-user/events", token, body);
             assertEquals(400, r.status(), body + " -> " + r);
             assertEquals("invalid_field", r.errorCode());
         }
-        assertEquals(0, api.get("/api/v1/events/backlog", token).json().get("head").asLong(), "nothing written");
+        assertEquals(
+                0, api.get("/api/v1/events/backlog", token).json().get("head").asLong(), "nothing written");
     }
 }

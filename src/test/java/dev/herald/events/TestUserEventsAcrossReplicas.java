@@ -1,22 +1,21 @@
 package dev.herald.events;
 
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
 import dev.herald.testing.Api;
 import dev.herald.testing.ListenerFaults;
 import dev.herald.testing.SseClient;
 import dev.herald.testing.TestServer;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
-import org.junit.jupiter.api.Test;
-
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
-
-import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertTrue;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
 
 /**
  * User event streams across three replicas on one database: published through one replica,
@@ -41,14 +40,16 @@ class TestUserEventsAcrossReplicas {
     }
 
     static long publish(Api api, String token, String user, Map<String, Object> data) {
-        Api.Response r = api.post("/api/v1/users/" + user + "/events", token, Map.of("type", "job.progress", "data", data));
+        Api.Response r =
+                api.post("/api/v1/users/" + user + "/events", token, Map.of("type", "job.progress", "data", data));
         if (r.status() != 201) throw new AssertionError("publish failed: " + r);
         return r.json().get("cursor").asLong();
     }
 
     /** Asserts ids from..to, one each, in order, and nothing more within a short window. */
     static void assertExactlyOnceInOrder(List<SseClient.Event> got, long from, SseClient sse) {
-        for (int i = 0; i < got.size(); i++) assertEquals(from + i, got.get(i).id(), "position " + i + " of " + got.size());
+        for (int i = 0; i < got.size(); i++)
+            assertEquals(from + i, got.get(i).id(), "position " + i + " of " + got.size());
         List<SseClient.Event> extra = sse.drain(Duration.ofMillis(300));
         assertTrue(extra.isEmpty(), "duplicates or extras: " + extra);
     }
@@ -57,7 +58,7 @@ class TestUserEventsAcrossReplicas {
     void every_event_published_on_a_arrives_once_and_in_order_on_b_and_c() {
         String token = api(0).userToken("acme", "fan");
         try (SseClient onB = api(1).sse("/api/v1/events", token);
-             SseClient onC = api(2).sse("/api/v1/events", token)) {
+                SseClient onC = api(2).sse("/api/v1/events", token)) {
             assertEquals(200, onB.status);
             assertEquals(200, onC.status);
             int n = 150;
@@ -81,7 +82,7 @@ class TestUserEventsAcrossReplicas {
             assertEquals(200, onB.status);
             List<Thread> publishers = new ArrayList<>();
             List<String> failures = java.util.Collections.synchronizedList(new ArrayList<>());
-            for (int p : new int[]{0, 2}) {
+            for (int p : new int[] {0, 2}) {
                 publishers.add(Thread.ofVirtual().start(() -> {
                     for (int i = 0; i < perPublisher; i++) {
                         try {
@@ -140,7 +141,8 @@ class TestUserEventsAcrossReplicas {
             }
             ListenerFaults.awaitReconnect(server, 1, before, Duration.ofSeconds(10));
             List<SseClient.Event> got = onB.take(n, Duration.ofSeconds(15));
-            for (int i = 0; i < n; i++) assertEquals(i + 1, got.get(i).json().get("data").get("n").asInt());
+            for (int i = 0; i < n; i++)
+                assertEquals(i + 1, got.get(i).json().get("data").get("n").asInt());
             assertExactlyOnceInOrder(got, 1, onB);
             // And the new LISTEN connection delivers live again.
             publish(api(0), token, "survivor", Map.of("n", n + 1));

@@ -1,22 +1,21 @@
 package dev.herald.inbox;
 
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.herald.testing.Api;
 import dev.herald.testing.TestServer;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
-import org.junit.jupiter.api.Test;
-
 import java.net.URLEncoder;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.UUID;
-
-import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertFalse;
-import static org.junit.jupiter.api.Assertions.assertTrue;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
 
 /** Inbox notifications over HTTP (API.md section 1): create, validation, list, read state, isolation. */
 class TestInbox {
@@ -70,13 +69,27 @@ class TestInbox {
                 "content", "All 42 tests passed.",
                 "icon", "https://cdn.example.com/ok.png",
                 "targets", List.of("ci", "builds", "ci"),
-                "actions", List.of(Map.of("label", "Open", "url", "https://ci.example.com/b/1", "ignored", 1),
-                        Map.of("label", "Logs", "url", "/builds/1/logs")));
+                "actions",
+                        List.of(
+                                Map.of("label", "Open", "url", "https://ci.example.com/b/1", "ignored", 1),
+                                Map.of("label", "Logs", "url", "/builds/1/logs")));
         Api.Response r = api.post("/api/v1/users/shape/inbox", token, body);
         assertEquals(201, r.status(), r.toString());
         assertTrue(r.header("Content-Type").startsWith("application/json"));
         JsonNode n = r.json();
-        assertEquals(List.of("id", "cursor", "user", "title", "content", "icon", "targets", "actions", "read_at", "created_at"), fieldNames(n));
+        assertEquals(
+                List.of(
+                        "id",
+                        "cursor",
+                        "user",
+                        "title",
+                        "content",
+                        "icon",
+                        "targets",
+                        "actions",
+                        "read_at",
+                        "created_at"),
+                fieldNames(n));
         UUID.fromString(n.get("id").asText());
         assertEquals(1, n.get("cursor").asLong());
         assertEquals("shape", n.get("user").asText());
@@ -84,9 +97,13 @@ class TestInbox {
         assertEquals("All 42 tests passed.", n.get("content").asText());
         assertEquals("https://cdn.example.com/ok.png", n.get("icon").asText());
         assertEquals("[\"ci\",\"builds\"]", n.get("targets").toString(), "duplicates dropped, order kept");
-        assertEquals("[{\"label\":\"Open\",\"url\":\"https://ci.example.com/b/1\"},{\"label\":\"Logs\",\"url\":\"/builds/1/logs\"}]", n.get("actions").toString());
+        assertEquals(
+                "[{\"label\":\"Open\",\"url\":\"https://ci.example.com/b/1\"},{\"label\":\"Logs\",\"url\":\"/builds/1/logs\"}]",
+                n.get("actions").toString());
         assertTrue(n.get("read_at").isNull());
-        assertTrue(n.get("created_at").asText().matches("\\d{4}-\\d\\d-\\d\\dT\\d\\d:\\d\\d:\\d\\d(\\.\\d+)?Z"), n.get("created_at").asText());
+        assertTrue(
+                n.get("created_at").asText().matches("\\d{4}-\\d\\d-\\d\\dT\\d\\d:\\d\\d:\\d\\d(\\.\\d+)?Z"),
+                n.get("created_at").asText());
 
         JsonNode minimal = create(token, "shape", Map.of("title", "Just a title"));
         assertEquals(2, minimal.get("cursor").asLong());
@@ -115,14 +132,26 @@ class TestInbox {
         Api.Response other = api.post("/api/v1/users/who-a/inbox", bob, Map.of("title", "x"));
         assertEquals(403, other.status(), other.toString());
         String readOnly = api.mint("acme", "who-a", "events:read");
-        assertEquals(403, api.post("/api/v1/users/who-a/inbox", readOnly, Map.of("title", "x")).status());
-        assertEquals(401, api.post("/api/v1/users/who-a/inbox", null, Map.of("title", "x")).status());
-        assertEquals(401, api.post("/api/v1/users/who-a/inbox", "not-a-token", Map.of("title", "x")).status());
+        assertEquals(
+                403,
+                api.post("/api/v1/users/who-a/inbox", readOnly, Map.of("title", "x"))
+                        .status());
+        assertEquals(
+                401,
+                api.post("/api/v1/users/who-a/inbox", null, Map.of("title", "x"))
+                        .status());
+        assertEquals(
+                401,
+                api.post("/api/v1/users/who-a/inbox", "not-a-token", Map.of("title", "x"))
+                        .status());
         Api.Response operator = api.post("/api/v1/users/who-a/inbox", TestServer.ADMIN_TOKEN, Map.of("title", "x"));
         assertEquals(403, operator.status(), operator.toString());
         Api.Response badUser = api.post("/api/v1/users/bad%20user/inbox", tenantWide, Map.of("title", "x"));
         assertEquals(400, badUser.status(), badUser.toString());
-        assertEquals(1, list(api.userToken("acme", "who-a"), "").get("notifications").size(), "only the allowed create landed");
+        assertEquals(
+                1,
+                list(api.userToken("acme", "who-a"), "").get("notifications").size(),
+                "only the allowed create landed");
     }
 
     @Test
@@ -159,10 +188,25 @@ class TestInbox {
         List<Map<String, String>> eleven = new ArrayList<>();
         for (int i = 0; i < 11; i++) eleven.add(Map.of("label", "a" + i, "url", "/a"));
         cases.put(Map.of("title", "t", "actions", eleven), "invalid_field");
-        for (String bad : List.of("javascript:alert(1)", "JavaScript:alert(1)", "data:text/html,<script>alert(1)</script>",
-                "vbscript:msgbox", "file:///etc/passwd", "ftp://example.com/x", "mailto:a@example.com",
-                "java\nscript:alert(1)", "java\tscript:alert(1)", " javascript:alert(1)", "\u0001javascript:alert(1)",
-                "http:/no-host", "https:no-slashes", "http://", "/path with space", "\\\\evil.example.com", "", "/" + "a".repeat(2048))) {
+        for (String bad : List.of(
+                "javascript:alert(1)",
+                "JavaScript:alert(1)",
+                "data:text/html,<script>alert(1)</script>",
+                "vbscript:msgbox",
+                "file:///etc/passwd",
+                "ftp://example.com/x",
+                "mailto:a@example.com",
+                "java\nscript:alert(1)",
+                "java\tscript:alert(1)",
+                " javascript:alert(1)",
+                "\u0001javascript:alert(1)",
+                "http:/no-host",
+                "https:no-slashes",
+                "http://",
+                "/path with space",
+                "\\\\evil.example.com",
+                "",
+                "/" + "a".repeat(2048))) {
             cases.put(Map.of("title", "t", "actions", List.of(Map.of("label", "go", "url", bad))), "invalid_field");
         }
         for (var c : cases.entrySet()) {
@@ -187,20 +231,36 @@ class TestInbox {
         List<String> targets = new ArrayList<>();
         for (int i = 0; i < 32; i++) targets.add("t" + i);
         List<Map<String, String>> actions = new ArrayList<>();
-        for (String ok : List.of("https://example.com/a?b=c#d", "HTTP://EXAMPLE.COM", "/relative/path", "relative/path?x=1",
-                "../up", "#fragment", "?query=1", "1abc:colon-not-a-scheme", "/" + "a".repeat(2047))) {
+        for (String ok : List.of(
+                "https://example.com/a?b=c#d",
+                "HTTP://EXAMPLE.COM",
+                "/relative/path",
+                "relative/path?x=1",
+                "../up",
+                "#fragment",
+                "?query=1",
+                "1abc:colon-not-a-scheme",
+                "/" + "a".repeat(2047))) {
             actions.add(Map.of("label", "l", "url", ok));
         }
-        JsonNode n = create(token, "limits", Map.of(
-                "title", "🔔".repeat(256),      // 256 characters, 512 UTF-16 units
-                "content", "é".repeat(4096),     // exactly 8 KiB of UTF-8
-                "icon", "i".repeat(2048),
-                "targets", targets,
-                "actions", actions.subList(0, 9)));
-        assertEquals(256, n.get("title").asText().codePointCount(0, n.get("title").asText().length()));
+        JsonNode n = create(
+                token,
+                "limits",
+                Map.of(
+                        "title", "🔔".repeat(256), // 256 characters, 512 UTF-16 units
+                        "content", "é".repeat(4096), // exactly 8 KiB of UTF-8
+                        "icon", "i".repeat(2048),
+                        "targets", targets,
+                        "actions", actions.subList(0, 9)));
+        assertEquals(
+                256,
+                n.get("title")
+                        .asText()
+                        .codePointCount(0, n.get("title").asText().length()));
         assertEquals(32, n.get("targets").size());
         assertEquals(9, n.get("actions").size());
-        assertEquals("1abc:colon-not-a-scheme", n.get("actions").get(7).get("url").asText());
+        assertEquals(
+                "1abc:colon-not-a-scheme", n.get("actions").get(7).get("url").asText());
     }
 
     // ---- list ----
@@ -213,8 +273,14 @@ class TestInbox {
         create(token, "filters", "n3", "billing");
         JsonNode n4 = create(token, "filters", "n4", "deploy", "ci", "prod");
         create(token, "filters", "n5");
-        assertEquals(200, api.put("/api/v1/inbox/" + n2.get("id").asText() + "/read-status", token, Map.of("is_read", true)).status());
-        assertEquals(200, api.put("/api/v1/inbox/" + n4.get("id").asText() + "/read-status", token, Map.of("is_read", true)).status());
+        assertEquals(
+                200,
+                api.put("/api/v1/inbox/" + n2.get("id").asText() + "/read-status", token, Map.of("is_read", true))
+                        .status());
+        assertEquals(
+                200,
+                api.put("/api/v1/inbox/" + n4.get("id").asText() + "/read-status", token, Map.of("is_read", true))
+                        .status());
 
         assertEquals(List.of("n5", "n4", "n3", "n2", "n1"), titles(list(token, "")));
         assertEquals(List.of("n5", "n4", "n3", "n2", "n1"), titles(list(token, "?read_status=all")));
@@ -229,7 +295,9 @@ class TestInbox {
         assertEquals(List.of("n1"), titles(list(token, "?targets=ci&read_status=unread")));
         assertEquals(List.of("n4", "n2"), titles(list(token, "?targets=ci&read_status=read")));
         assertEquals(List.of("n4"), titles(list(token, "?targets=ci,prod&read_status=read")));
-        assertEquals(List.of("n2", "n1"), titles(list(token, "?targets=ci&starting_before=" + n4.get("id").asText())));
+        assertEquals(
+                List.of("n2", "n1"),
+                titles(list(token, "?targets=ci&starting_before=" + n4.get("id").asText())));
         for (String q : List.of("", "?read_status=read", "?targets=ci")) {
             assertEquals(3, list(token, q).get("unread_count").asLong(), "unread_count ignores the filters: " + q);
         }
@@ -262,13 +330,18 @@ class TestInbox {
             assertEquals(400, r.status(), c.getKey() + " -> " + r);
             assertEquals(c.getValue(), r.errorCode(), c.getKey() + " -> " + r);
         }
-        assertEquals(api.get("/api/v1/inbox?starting_before=" + UUID.randomUUID(), token).body(),
-                api.get("/api/v1/inbox?starting_before=" + theirs.get("id").asText(), token).body(),
+        assertEquals(
+                api.get("/api/v1/inbox?starting_before=" + UUID.randomUUID(), token)
+                        .body(),
+                api.get("/api/v1/inbox?starting_before=" + theirs.get("id").asText(), token)
+                        .body(),
                 "another user's id answers exactly like an unknown one");
         assertEquals(List.of(), titles(list(token, "?targets=a,b,c,d,e,f")), "six targets are fine");
         assertEquals(List.of("mine"), titles(list(token, "?limit=100")));
         assertEquals(List.of("mine"), titles(list(token, "?limit=1")));
-        assertEquals(List.of(), titles(list(token, "?starting_before=" + mine.get("id").asText().toUpperCase())));
+        assertEquals(
+                List.of(),
+                titles(list(token, "?starting_before=" + mine.get("id").asText().toUpperCase())));
     }
 
     @Test
@@ -284,7 +357,10 @@ class TestInbox {
         assertEquals(25, first.get("notifications").size());
         assertEquals("p30", titles(first).getFirst());
         assertEquals("p6", titles(first).getLast());
-        JsonNode rest = list(token, "?starting_before=" + first.get("notifications").get(24).get("id").asText());
+        JsonNode rest = list(
+                token,
+                "?starting_before="
+                        + first.get("notifications").get(24).get("id").asText());
         assertEquals(List.of("p5", "p4", "p3", "p2", "p1"), titles(rest));
 
         // Exact boundary: 30 = 3 pages of 10, then one empty page.
@@ -306,8 +382,18 @@ class TestInbox {
         assertEquals(expected, seen, "every notification exactly once, newest first");
 
         // Starting before the oldest: empty. Starting before the newest: everything else.
-        assertEquals(List.of(), titles(list(token, "?starting_before=" + made.getFirst().get("id").asText())));
-        assertEquals(29, list(token, "?limit=100&starting_before=" + made.getLast().get("id").asText()).get("notifications").size());
+        assertEquals(
+                List.of(),
+                titles(list(
+                        token, "?starting_before=" + made.getFirst().get("id").asText())));
+        assertEquals(
+                29,
+                list(
+                                token,
+                                "?limit=100&starting_before="
+                                        + made.getLast().get("id").asText())
+                        .get("notifications")
+                        .size());
 
         // Pages of the unread subset, read in the middle meanwhile, still have no duplicates.
         for (int i = 0; i < 30; i += 2) {
@@ -315,13 +401,24 @@ class TestInbox {
         }
         JsonNode u1 = list(token, "?read_status=unread&limit=7");
         assertEquals(List.of("p30", "p28", "p26", "p24", "p22", "p20", "p18"), titles(u1));
-        JsonNode u2 = list(token, "?read_status=unread&limit=7&starting_before=" + u1.get("notifications").get(6).get("id").asText());
+        JsonNode u2 = list(
+                token,
+                "?read_status=unread&limit=7&starting_before="
+                        + u1.get("notifications").get(6).get("id").asText());
         assertEquals(List.of("p16", "p14", "p12", "p10", "p8", "p6", "p4"), titles(u2));
-        JsonNode u3 = list(token, "?read_status=unread&limit=7&starting_before=" + u2.get("notifications").get(6).get("id").asText());
+        JsonNode u3 = list(
+                token,
+                "?read_status=unread&limit=7&starting_before="
+                        + u2.get("notifications").get(6).get("id").asText());
         assertEquals(List.of("p2"), titles(u3));
         assertEquals(15, u3.get("unread_count").asLong());
         // A read notification's id is a fine starting point for the unread list too.
-        assertEquals(List.of("p2"), titles(list(token, "?read_status=unread&starting_before=" + made.get(2).get("id").asText())));
+        assertEquals(
+                List.of("p2"),
+                titles(list(
+                        token,
+                        "?read_status=unread&starting_before="
+                                + made.get(2).get("id").asText())));
     }
 
     @Test
@@ -332,8 +429,14 @@ class TestInbox {
         create(api.userToken("globex", "own"), "own", "other tenant, same user name");
         assertEquals(List.of("mine"), titles(list(token, "")));
         assertEquals(1, list(token, "").get("unread_count").asLong());
-        assertEquals(403, api.get("/api/v1/inbox", api.mint("acme", null, "events:read")).status(), "a token without a user has no inbox");
-        assertEquals(403, api.get("/api/v1/inbox", api.mint("acme", "own", "events:write")).status());
+        assertEquals(
+                403,
+                api.get("/api/v1/inbox", api.mint("acme", null, "events:read")).status(),
+                "a token without a user has no inbox");
+        assertEquals(
+                403,
+                api.get("/api/v1/inbox", api.mint("acme", "own", "events:write"))
+                        .status());
         assertEquals(403, api.get("/api/v1/inbox", TestServer.ADMIN_TOKEN).status());
         assertEquals(401, api.get("/api/v1/inbox", null).status());
     }
@@ -364,10 +467,17 @@ class TestInbox {
         JsonNode unread = api.put(path, token, Map.of("is_read", false)).json();
         assertTrue(unread.get("read_at").isNull());
         assertEquals(2, list(token, "").get("unread_count").asLong());
-        assertTrue(api.put(path.replace(a.get("id").asText(), a.get("id").asText().toUpperCase()), token, Map.of("is_read", false)).json().get("read_at").isNull());
+        assertTrue(api.put(
+                        path.replace(a.get("id").asText(), a.get("id").asText().toUpperCase()),
+                        token,
+                        Map.of("is_read", false))
+                .json()
+                .get("read_at")
+                .isNull());
 
         assertEquals("missing_field", api.put(path, token, Map.of()).errorCode());
-        assertEquals("invalid_field", api.put(path, token, Map.of("is_read", "yes")).errorCode());
+        assertEquals(
+                "invalid_field", api.put(path, token, Map.of("is_read", "yes")).errorCode());
         assertEquals("invalid_field", api.put(path, token, Map.of("is_read", 1)).errorCode());
         assertEquals("invalid_json", api.put(path, token, "{").errorCode());
         assertEquals("invalid_json", api.put(path, token, null).errorCode());
@@ -383,7 +493,8 @@ class TestInbox {
         create(bob, "iso-bob", "bob's");
         String id = alices.get("id").asText();
 
-        Api.Response unknown = api.put("/api/v1/inbox/" + UUID.randomUUID() + "/read-status", bob, Map.of("is_read", true));
+        Api.Response unknown =
+                api.put("/api/v1/inbox/" + UUID.randomUUID() + "/read-status", bob, Map.of("is_read", true));
         assertEquals(404, unknown.status());
         assertEquals("not_found", unknown.errorCode());
         for (String other : List.of(bob, globexAlice)) {
@@ -392,7 +503,10 @@ class TestInbox {
             assertEquals(unknown.body(), r.body(), "indistinguishable from an unknown id");
         }
         String noInboxYet = api.userToken("initech", "iso-nobody");
-        assertEquals(unknown.body(), api.put("/api/v1/inbox/" + id + "/read-status", noInboxYet, Map.of("is_read", true)).body());
+        assertEquals(
+                unknown.body(),
+                api.put("/api/v1/inbox/" + id + "/read-status", noInboxYet, Map.of("is_read", true))
+                        .body());
         for (String bad : List.of("not-a-uuid", "1-2-3-4-5", "123", id + "0", "%20")) {
             Api.Response r = api.put("/api/v1/inbox/" + bad + "/read-status", alice, Map.of("is_read", true));
             assertEquals(404, r.status(), bad + " -> " + r);
@@ -403,15 +517,25 @@ class TestInbox {
 
         // Mark-all-read of other users leaves alice alone.
         assertEquals(204, api.put("/api/v1/inbox/mark-all-read", bob, null).status());
-        assertEquals(204, api.put("/api/v1/inbox/mark-all-read", globexAlice, null).status());
+        assertEquals(
+                204, api.put("/api/v1/inbox/mark-all-read", globexAlice, null).status());
         assertEquals(1, list(alice, "").get("unread_count").asLong());
         // Read state is the user's own: events:read suffices (a browser's read-only token), a
         // write-only token is not enough, and a token needs a user.
         String readOnly = api.mint("acme", "iso-alice", "events:read");
-        assertEquals(200, api.put("/api/v1/inbox/" + id + "/read-status", readOnly, Map.of("is_read", true)).status());
+        assertEquals(
+                200,
+                api.put("/api/v1/inbox/" + id + "/read-status", readOnly, Map.of("is_read", true))
+                        .status());
         assertEquals(204, api.put("/api/v1/inbox/mark-all-read", readOnly, null).status());
-        assertEquals(403, api.put("/api/v1/inbox/mark-all-read", api.mint("acme", "iso-alice", "events:write"), null).status());
-        assertEquals(403, api.put("/api/v1/inbox/mark-all-read", api.mint("acme", null, "events:read"), null).status());
+        assertEquals(
+                403,
+                api.put("/api/v1/inbox/mark-all-read", api.mint("acme", "iso-alice", "events:write"), null)
+                        .status());
+        assertEquals(
+                403,
+                api.put("/api/v1/inbox/mark-all-read", api.mint("acme", null, "events:read"), null)
+                        .status());
         assertEquals(401, api.put("/api/v1/inbox/mark-all-read", null, null).status());
     }
 
@@ -427,9 +551,13 @@ class TestInbox {
         JsonNode all = list(token, "");
         assertEquals(0, all.get("unread_count").asLong());
         String readAt = all.get("notifications").get(0).get("read_at").asText();
-        for (JsonNode n : all.get("notifications")) assertEquals(readAt, n.get("read_at").asText(), "one read time for all");
+        for (JsonNode n : all.get("notifications"))
+            assertEquals(readAt, n.get("read_at").asText(), "one read time for all");
         assertEquals(List.of(), titles(list(token, "?read_status=unread")));
-        assertEquals(204, api.put("/api/v1/inbox/mark-all-read", token, Map.of("ignored", true)).status());
+        assertEquals(
+                204,
+                api.put("/api/v1/inbox/mark-all-read", token, Map.of("ignored", true))
+                        .status());
         create(token, "markall", "after");
         assertEquals(List.of("after"), titles(list(token, "?read_status=unread")));
         assertEquals(1, list(token, "").get("unread_count").asLong());

@@ -1,8 +1,22 @@
 package dev.herald.inbox;
 
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.herald.testing.Api;
 import dev.herald.testing.TestServer;
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.sql.ResultSet;
+import java.sql.Statement;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.regex.Pattern;
 import org.jooq.DSLContext;
 import org.jooq.Param;
 import org.jooq.ResultQuery;
@@ -15,21 +29,6 @@ import org.junit.jupiter.api.MethodOrderer;
 import org.junit.jupiter.api.Order;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestMethodOrder;
-
-import java.sql.Connection;
-import java.sql.DriverManager;
-import java.sql.ResultSet;
-import java.sql.Statement;
-import java.util.ArrayList;
-import java.util.Arrays;
-import java.util.LinkedHashMap;
-import java.util.List;
-import java.util.Map;
-import java.util.regex.Pattern;
-
-import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertFalse;
-import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
  * One user with 100,000 notifications (inserted with generate_series, not through HTTP):
@@ -50,9 +49,11 @@ class TestInboxScale {
         server = TestServer.start();
         api = server.api();
         token = api.userToken("acme", "big");
-        try (Connection c = connect(); Statement st = c.createStatement()) {
+        try (Connection c = connect();
+                Statement st = c.createStatement()) {
             long t0 = System.nanoTime();
-            // Half read (cursor % 4 < 2); targets, independently: ci on 10%, rare on 0.1% (all also ci), deploy on a third.
+            // Half read (cursor % 4 < 2); targets, independently: ci on 10%, rare on 0.1% (all also ci), deploy on a
+            // third.
             st.execute("""
                     INSERT INTO herald.inbox_notifications (id, tenant, user_id, cursor, title, content, targets, actions, read_at, created_at)
                     SELECT gen_random_uuid(), 'acme', 'big', i, 'Notification ' || i, 'Body of notification number ' || i,
@@ -72,15 +73,20 @@ class TestInboxScale {
                     """);
             st.execute("INSERT INTO herald.inbox_targets (tenant, user_id, target, cursor) "
                     + "SELECT tenant, user_id, unnest(targets), cursor FROM herald.inbox_notifications");
-            st.execute("INSERT INTO herald.inbox_counters (tenant, user_id, unread) VALUES ('acme', 'big', " + ROWS / 2 + ")");
+            st.execute("INSERT INTO herald.inbox_counters (tenant, user_id, unread) VALUES ('acme', 'big', " + ROWS / 2
+                    + ")");
             st.execute("INSERT INTO herald.streams (tenant, stream, head) VALUES ('acme', 'inbox:big', " + ROWS + ")");
             st.execute("ANALYZE herald.inbox_notifications");
             st.execute("ANALYZE herald.inbox_targets");
             st.execute("ANALYZE herald.inbox_counters");
-            ResultSet rs = st.executeQuery("SELECT id FROM herald.inbox_notifications WHERE tenant = 'acme' AND user_id = 'big' AND cursor = " + ROWS / 2);
+            ResultSet rs = st.executeQuery(
+                    "SELECT id FROM herald.inbox_notifications WHERE tenant = 'acme' AND user_id = 'big' AND cursor = "
+                            + ROWS / 2);
             rs.next();
             midId = rs.getString(1);
-            System.out.printf("[inbox-scale] inserted %,d notifications (+20,000 of other users) in %d ms%n", ROWS, (System.nanoTime() - t0) / 1_000_000);
+            System.out.printf(
+                    "[inbox-scale] inserted %,d notifications (+20,000 of other users) in %d ms%n",
+                    ROWS, (System.nanoTime() - t0) / 1_000_000);
         }
     }
 
@@ -128,8 +134,13 @@ class TestInboxScale {
         assertFalse(plan.contains("Seq Scan on inbox_notifications"), what + "\n" + plan);
         assertFalse(plan.contains("Seq Scan on inbox_targets"), what + "\n" + plan);
         assertFalse(plan.contains("Bitmap Heap Scan"), what + "\n" + plan);
-        assertFalse(SORT_NODE.matcher(plan).find(), "no sort: the index order is the answer's order. " + what + "\n" + plan);
-        assertTrue(plan.contains("Index Scan Backward using inbox_") || plan.contains("Index Only Scan Backward using inbox_"), what + "\n" + plan);
+        assertFalse(
+                SORT_NODE.matcher(plan).find(),
+                "no sort: the index order is the answer's order. " + what + "\n" + plan);
+        assertTrue(
+                plan.contains("Index Scan Backward using inbox_")
+                        || plan.contains("Index Only Scan Backward using inbox_"),
+                what + "\n" + plan);
     }
 
     private static final Pattern ACTUAL = Pattern.compile("actual rows=(\\d+) loops=(\\d+)");
@@ -148,15 +159,20 @@ class TestInboxScale {
     void every_list_variant_walks_an_index_backwards_without_seq_scan_or_sort() throws Exception {
         DSLContext inline = DSL.using(SQLDialect.POSTGRES);
         DSLContext numbered = DSL.using(SQLDialect.POSTGRES, new Settings().withRenderNamedParamPrefix("$"));
-        try (Connection c = connect(); Statement st = c.createStatement()) {
+        try (Connection c = connect();
+                Statement st = c.createStatement()) {
             int n = 0;
             List<String> timings = new ArrayList<>();
             for (var v : variants().entrySet()) {
                 ResultQuery<?> query = InboxRepository.listQuery(inline, v.getValue());
                 // The plan for these values, executed, with the rows it really read.
-                String custom = plan(st, "EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF, SUMMARY ON) " + inline.renderInlined(query));
-                java.util.regex.Matcher exec = Pattern.compile("Execution Time: ([0-9.]+) ms").matcher(custom);
-                timings.add(String.format("  %-48s %s ms", v.getKey().isEmpty() ? "(all)" : v.getKey(), exec.find() ? exec.group(1) : "?"));
+                String custom =
+                        plan(st, "EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF, SUMMARY ON) " + inline.renderInlined(query));
+                java.util.regex.Matcher exec =
+                        Pattern.compile("Execution Time: ([0-9.]+) ms").matcher(custom);
+                timings.add(String.format(
+                        "  %-48s %s ms",
+                        v.getKey().isEmpty() ? "(all)" : v.getKey(), exec.find() ? exec.group(1) : "?"));
                 assertIndexWalk("custom plan of " + v.getKey(), custom);
                 assertBoundedWork("custom plan of " + v.getKey(), custom);
                 // The generic plan a prepared statement may switch to after five executions.
@@ -173,7 +189,8 @@ class TestInboxScale {
                     System.out.println("[inbox-scale] plan for GET /api/v1/inbox" + v.getKey() + ":\n" + custom);
                 }
             }
-            System.out.println("[inbox-scale] database execution time of each list query (EXPLAIN ANALYZE, one run):\n" + String.join("\n", timings));
+            System.out.println("[inbox-scale] database execution time of each list query (EXPLAIN ANALYZE, one run):\n"
+                    + String.join("\n", timings));
         }
     }
 
@@ -195,17 +212,19 @@ class TestInboxScale {
         for (String variant : variants().keySet()) {
             if (!variant.isEmpty()) report.add(line(variant, measure(variant, 3, 15)));
         }
-        System.out.println("[inbox-scale] list latency over HTTP (loopback, client-measured), one user with " + ROWS + " notifications:\n"
-                + String.join("\n", report));
+        System.out.println("[inbox-scale] list latency over HTTP (loopback, client-measured), one user with " + ROWS
+                + " notifications:\n" + String.join("\n", report));
         // Generous: the plans above are what keeps it fast; this only catches a disaster.
         assertTrue(headline[headline.length / 2] < 250_000, "p50 " + headline[headline.length / 2] + " µs");
 
         // Spot checks of the answers at this size.
         JsonNode first = api.get("/api/v1/inbox?limit=3", token).json();
         assertEquals(List.of(ROWS, ROWS - 1, ROWS - 2), cursors(first));
-        JsonNode rare = api.get("/api/v1/inbox?targets=ci,rare&limit=3&starting_before=" + midId, token).json();
+        JsonNode rare = api.get("/api/v1/inbox?targets=ci,rare&limit=3&starting_before=" + midId, token)
+                .json();
         assertEquals(List.of(49_000, 48_000, 47_000), cursors(rare));
-        JsonNode unread = api.get("/api/v1/inbox?read_status=unread&limit=2", token).json();
+        JsonNode unread =
+                api.get("/api/v1/inbox?read_status=unread&limit=2", token).json();
         assertEquals(List.of(ROWS - 1, ROWS - 2), cursors(unread));
     }
 
@@ -231,8 +250,9 @@ class TestInboxScale {
     static String line(String variant, long[] sorted) {
         long p50 = sorted[sorted.length / 2];
         long p90 = sorted[(int) Math.ceil(sorted.length * 0.9) - 1];
-        return String.format("  GET /api/v1/inbox%-42s n=%3d  p50 %6.2f ms  p90 %6.2f ms", variant.replace("MID", "<id@50000>"),
-                sorted.length, p50 / 1000.0, p90 / 1000.0);
+        return String.format(
+                "  GET /api/v1/inbox%-42s n=%3d  p50 %6.2f ms  p90 %6.2f ms",
+                variant.replace("MID", "<id@50000>"), sorted.length, p50 / 1000.0, p90 / 1000.0);
     }
 
     static List<Integer> cursors(JsonNode page) {
@@ -248,14 +268,18 @@ class TestInboxScale {
         JsonNode created = null;
         for (int i = 0; i < creates.length; i++) {
             long t0 = System.nanoTime();
-            Api.Response r = api.post("/api/v1/users/big/inbox", token, Map.of("title", "the newest " + i, "targets", List.of("ci")));
+            Api.Response r = api.post(
+                    "/api/v1/users/big/inbox", token, Map.of("title", "the newest " + i, "targets", List.of("ci")));
             creates[i] = (System.nanoTime() - t0) / 1_000;
             assertEquals(201, r.status(), r.toString());
             created = r.json();
         }
         Arrays.sort(creates);
-        assertEquals(ROWS + creates.length, created.get("cursor").asLong(), "cursors continue after the fixture's head");
-        assertEquals(ROWS / 2 + creates.length, api.get("/api/v1/inbox", token).json().get("unread_count").asInt());
+        assertEquals(
+                ROWS + creates.length, created.get("cursor").asLong(), "cursors continue after the fixture's head");
+        assertEquals(
+                ROWS / 2 + creates.length,
+                api.get("/api/v1/inbox", token).json().get("unread_count").asInt());
         long createMicros = creates[creates.length / 2];
         long t0 = System.nanoTime();
         assertEquals(204, api.put("/api/v1/inbox/mark-all-read", token, null).status());
@@ -263,7 +287,8 @@ class TestInboxScale {
         JsonNode after = api.get("/api/v1/inbox?read_status=unread", token).json();
         assertEquals(0, after.get("unread_count").asInt());
         assertTrue(after.get("notifications").isEmpty());
-        System.out.printf("[inbox-scale] create at 100k: p50 %.2f ms (21 requests); mark-all-read of %,d unread: %d ms%n",
+        System.out.printf(
+                "[inbox-scale] create at 100k: p50 %.2f ms (21 requests); mark-all-read of %,d unread: %d ms%n",
                 createMicros / 1000.0, ROWS / 2 + creates.length, markAllMillis);
     }
 }

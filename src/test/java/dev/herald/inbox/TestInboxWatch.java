@@ -1,13 +1,12 @@
 package dev.herald.inbox;
 
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.herald.testing.Api;
 import dev.herald.testing.SseClient;
 import dev.herald.testing.TestServer;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
-import org.junit.jupiter.api.Test;
-
 import java.sql.Connection;
 import java.sql.DriverManager;
 import java.sql.ResultSet;
@@ -23,9 +22,9 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
-
-import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertTrue;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
 
 /** GET /api/v1/inbox/watch: live notifications and read-state changes, the same in every tab. */
 class TestInboxWatch {
@@ -45,7 +44,8 @@ class TestInboxWatch {
     }
 
     static JsonNode create(String token, String user, String title) {
-        Api.Response r = api.post("/api/v1/users/" + user + "/inbox", token, Map.of("title", title, "targets", List.of("t")));
+        Api.Response r =
+                api.post("/api/v1/users/" + user + "/inbox", token, Map.of("title", title, "targets", List.of("t")));
         assertEquals(201, r.status(), r.toString());
         return r.json();
     }
@@ -67,8 +67,8 @@ class TestInboxWatch {
         String tabToken = api.userToken("acme", "tabs");
         String backend = api.mint("acme", null, "events:write");
         try (SseClient tab1 = api.sse("/api/v1/inbox/watch", tabToken);
-             // The second tab landed on another replica.
-             SseClient tab2 = server.api(1).sse("/api/v1/inbox/watch", api.userToken("acme", "tabs"))) {
+                // The second tab landed on another replica.
+                SseClient tab2 = server.api(1).sse("/api/v1/inbox/watch", api.userToken("acme", "tabs"))) {
             assertEquals(200, tab1.status, tab1.errorBody());
             assertEquals(200, tab2.status, tab2.errorBody());
             List<JsonNode> created = new ArrayList<>();
@@ -87,8 +87,14 @@ class TestInboxWatch {
                 assertEquals("notification", e.event());
                 assertEquals(i + 1L, e.id());
                 JsonNode data = e.json();
-                assertEquals(created.get(i), data.get("notification"), "the stream carries exactly what the create returned");
-                assertEquals(i + 1L, data.get("notification").get("cursor").asLong(), "a notification's cursor is its event's id");
+                assertEquals(
+                        created.get(i),
+                        data.get("notification"),
+                        "the stream carries exactly what the create returned");
+                assertEquals(
+                        i + 1L,
+                        data.get("notification").get("cursor").asLong(),
+                        "a notification's cursor is its event's id");
                 assertEquals(i + 1, data.get("unread_count").asInt());
             }
             SseClient.Event one = seen1.get(3);
@@ -102,11 +108,16 @@ class TestInboxWatch {
             assertEquals(5L, everything.id());
             assertEquals(0, everything.json().get("unread_count").asInt());
             assertTrue(everything.json().get("all").asBoolean());
-            assertEquals(List.of(1, 2, 3, 2, 0), seen2.stream().map(e -> e.json().get("unread_count").asInt()).toList());
+            assertEquals(
+                    List.of(1, 2, 3, 2, 0),
+                    seen2.stream()
+                            .map(e -> e.json().get("unread_count").asInt())
+                            .toList());
 
             // Changes that change nothing publish nothing: the next event's cursor follows on.
             mark(tabToken, created.get(0).get("id").asText(), true);
-            assertEquals(204, api.put("/api/v1/inbox/mark-all-read", tabToken, null).status());
+            assertEquals(
+                    204, api.put("/api/v1/inbox/mark-all-read", tabToken, null).status());
             assertEquals(List.of(), tab1.drain(Duration.ofMillis(300)));
             mark(tabToken, created.get(2).get("id").asText(), false);
             SseClient.Event back1 = tab1.next(WAIT);
@@ -116,7 +127,13 @@ class TestInboxWatch {
             assertEquals(1, back1.json().get("unread_count").asInt());
             assertTrue(back1.json().get("read_at").isNull());
             assertEquals(frames(List.of(back1)), frames(List.of(back2)));
-            assertEquals(1, api.get("/api/v1/inbox", tabToken).json().get("unread_count").asInt(), "the badge agrees with the list");
+            assertEquals(
+                    1,
+                    api.get("/api/v1/inbox", tabToken)
+                            .json()
+                            .get("unread_count")
+                            .asInt(),
+                    "the badge agrees with the list");
         }
     }
 
@@ -125,21 +142,28 @@ class TestInboxWatch {
         String token = api.userToken("acme", "resume");
         List<JsonNode> created = new ArrayList<>();
         for (int i = 1; i <= 3; i++) created.add(create(token, "resume", "r" + i));
-        mark(token, created.get(0).get("id").asText(), true);                       // cursor 4
+        mark(token, created.get(0).get("id").asText(), true); // cursor 4
         assertEquals(204, api.put("/api/v1/inbox/mark-all-read", token, null).status()); // cursor 5
 
         try (SseClient resumed = api.sse("/api/v1/inbox/watch", token, 2L)) {
             List<SseClient.Event> got = resumed.take(3, WAIT);
-            assertEquals(List.of(3L, 4L, 5L), got.stream().map(SseClient.Event::id).toList());
-            assertEquals(List.of("notification", "read_status", "read_status"), got.stream().map(SseClient.Event::event).toList());
-            assertEquals(created.get(2), got.get(0).json().get("notification"), "replayed events render like live ones");
-            assertEquals(List.of(3, 2, 0), got.stream().map(e -> e.json().get("unread_count").asInt()).toList());
+            assertEquals(
+                    List.of(3L, 4L, 5L), got.stream().map(SseClient.Event::id).toList());
+            assertEquals(
+                    List.of("notification", "read_status", "read_status"),
+                    got.stream().map(SseClient.Event::event).toList());
+            assertEquals(
+                    created.get(2), got.get(0).json().get("notification"), "replayed events render like live ones");
+            assertEquals(
+                    List.of(3, 2, 0),
+                    got.stream().map(e -> e.json().get("unread_count").asInt()).toList());
             JsonNode next = create(token, "resume", "r4");
             SseClient.Event live = resumed.next(WAIT);
             assertEquals(6L, live.id());
             assertEquals(next, live.json().get("notification"));
         }
-        try (SseClient fromQuery = SseClient.open(api.base + "/api/v1/inbox/watch?after=5&access_token=" + token, null, null)) {
+        try (SseClient fromQuery =
+                SseClient.open(api.base + "/api/v1/inbox/watch?after=5&access_token=" + token, null, null)) {
             assertEquals(200, fromQuery.status, fromQuery.errorBody());
             SseClient.Event e = fromQuery.next(WAIT);
             assertEquals(6L, e.id());
@@ -158,7 +182,8 @@ class TestInboxWatch {
     @Test
     void watch_is_own_user_only_and_follows_the_sse_rules() {
         String token = api.userToken("acme", "watch-auth");
-        Api.Response noAccept = api.send("GET", "/api/v1/inbox/watch", token, null, Map.of("Accept", "application/json"));
+        Api.Response noAccept =
+                api.send("GET", "/api/v1/inbox/watch", token, null, Map.of("Accept", "application/json"));
         assertEquals(406, noAccept.status());
         try (SseClient s = api.sse("/api/v1/inbox/watch", null)) {
             assertEquals(401, s.status);
@@ -176,7 +201,9 @@ class TestInboxWatch {
             create(api.userToken("globex", "watch-auth"), "watch-auth", "other tenant");
             assertEquals(List.of(), s.drain(Duration.ofMillis(400)));
             create(token, "watch-auth", "yours");
-            assertEquals("yours", s.next(WAIT).json().get("notification").get("title").asText());
+            assertEquals(
+                    "yours",
+                    s.next(WAIT).json().get("notification").get("title").asText());
         }
     }
 
@@ -189,7 +216,8 @@ class TestInboxWatch {
     void concurrent_changes_publish_unread_counts_that_agree_with_commit_order() throws Exception {
         String token = api.userToken("acme", "race");
         List<String> ids = java.util.Collections.synchronizedList(new ArrayList<>());
-        for (int i = 0; i < 8; i++) ids.add(create(token, "race", "seed" + i).get("id").asText());
+        for (int i = 0; i < 8; i++)
+            ids.add(create(token, "race", "seed" + i).get("id").asText());
         int threads = 8;
         int opsPerThread = 20;
         ExecutorService pool = Executors.newFixedThreadPool(threads);
@@ -201,12 +229,17 @@ class TestInboxWatch {
                 for (int i = 0; i < opsPerThread; i++) {
                     int op = rnd.nextInt(10);
                     if (op < 3) {
-                        ids.add(create(token, "race", "c" + seed + "-" + i).get("id").asText());
+                        ids.add(create(token, "race", "c" + seed + "-" + i)
+                                .get("id")
+                                .asText());
                     } else if (op < 9) {
                         String id = ids.get(rnd.nextInt(ids.size()));
                         mark(token, id, rnd.nextBoolean());
                     } else {
-                        assertEquals(204, api.put("/api/v1/inbox/mark-all-read", token, null).status());
+                        assertEquals(
+                                204,
+                                api.put("/api/v1/inbox/mark-all-read", token, null)
+                                        .status());
                     }
                 }
                 return null;
@@ -216,13 +249,18 @@ class TestInboxWatch {
         pool.shutdown();
 
         long head;
-        try (Connection c = DriverManager.getConnection(server.databaseUrl().jdbcUrl(), server.databaseUrl().user(), server.databaseUrl().password());
-             Statement st = c.createStatement()) {
-            ResultSet rs = st.executeQuery("SELECT head FROM herald.streams WHERE tenant = 'acme' AND stream = 'inbox:race'");
+        try (Connection c = DriverManager.getConnection(
+                        server.databaseUrl().jdbcUrl(),
+                        server.databaseUrl().user(),
+                        server.databaseUrl().password());
+                Statement st = c.createStatement()) {
+            ResultSet rs =
+                    st.executeQuery("SELECT head FROM herald.streams WHERE tenant = 'acme' AND stream = 'inbox:race'");
             assertTrue(rs.next());
             head = rs.getLong(1);
-            rs = st.executeQuery("SELECT count(*) FILTER (WHERE read_at IS NULL), (SELECT unread FROM herald.inbox_counters WHERE tenant = 'acme' AND user_id = 'race') "
-                    + "FROM herald.inbox_notifications WHERE tenant = 'acme' AND user_id = 'race'");
+            rs = st.executeQuery(
+                    "SELECT count(*) FILTER (WHERE read_at IS NULL), (SELECT unread FROM herald.inbox_counters WHERE tenant = 'acme' AND user_id = 'race') "
+                            + "FROM herald.inbox_notifications WHERE tenant = 'acme' AND user_id = 'race'");
             assertTrue(rs.next());
             assertEquals(rs.getLong(1), rs.getLong(2), "the maintained counter equals the rows' truth");
         }
@@ -235,17 +273,21 @@ class TestInboxWatch {
                 assertEquals(expectedCursor++, e.id(), "dense cursors");
                 JsonNode d = e.json();
                 switch (e.event()) {
-                    case "notification" -> unread.add(d.get("notification").get("id").asText());
+                    case "notification" ->
+                        unread.add(d.get("notification").get("id").asText());
                     case "read_status" -> {
                         if (d.path("all").asBoolean(false)) unread.clear();
-                        else if (d.get("read_at").isNull()) assertTrue(unread.add(d.get("id").asText()), "a change event always changes something");
+                        else if (d.get("read_at").isNull())
+                            assertTrue(unread.add(d.get("id").asText()), "a change event always changes something");
                         else assertTrue(unread.remove(d.get("id").asText()), "a change event always changes something");
                     }
                     default -> throw new AssertionError("unexpected event " + e);
                 }
                 assertEquals(unread.size(), d.get("unread_count").asInt(), "unread_count at cursor " + e.id());
             }
-            assertEquals(unread.size(), api.get("/api/v1/inbox", token).json().get("unread_count").asInt());
+            assertEquals(
+                    unread.size(),
+                    api.get("/api/v1/inbox", token).json().get("unread_count").asInt());
             assertTrue(head >= ids.size(), "every create published: head " + head + ", notifications " + ids.size());
         }
     }

@@ -1,7 +1,6 @@
 package dev.herald.jobs;
 
 import dev.herald.database.DatabaseUrl;
-
 import java.sql.Connection;
 import java.sql.DriverManager;
 import java.sql.PreparedStatement;
@@ -22,7 +21,8 @@ final class Sql {
 
     /** Runs an update in its own connection; returns the row count. */
     static int update(DatabaseUrl url, String sql, Object... args) {
-        try (Connection c = connect(url); PreparedStatement st = c.prepareStatement(sql)) {
+        try (Connection c = connect(url);
+                PreparedStatement st = c.prepareStatement(sql)) {
             for (int i = 0; i < args.length; i++) st.setObject(i + 1, args[i]);
             return st.executeUpdate();
         } catch (SQLException e) {
@@ -49,14 +49,20 @@ final class Sql {
     }
 
     /** SELECT herald.publish_job_event(...) on the given connection (inside its transaction). */
-    static long publishJobEvent(Connection c, String team, String job, String status, String dataJson) throws SQLException {
+    static long publishJobEvent(Connection c, String team, String job, String status, String dataJson)
+            throws SQLException {
         return scalar(c, "SELECT herald.publish_job_event(?, ?, ?, ?::jsonb)", team, job, status, dataJson);
     }
 
     /** Makes a stream's events up to a cursor look older than retention. */
     static int age(DatabaseUrl url, String tenant, String stream, long throughCursor, String interval) {
-        return update(url, "UPDATE herald.events SET created_at = now() - ?::interval WHERE tenant = ? AND stream = ? AND cursor <= ?",
-                interval, tenant, stream, throughCursor);
+        return update(
+                url,
+                "UPDATE herald.events SET created_at = now() - ?::interval WHERE tenant = ? AND stream = ? AND cursor <= ?",
+                interval,
+                tenant,
+                stream,
+                throughCursor);
     }
 
     static long prunedThrough(DatabaseUrl url, String tenant, String stream) {
@@ -68,6 +74,10 @@ final class Sql {
     }
 
     static long minCursor(DatabaseUrl url, String tenant, String stream) {
-        return scalar(url, "SELECT coalesce(min(cursor), 0) FROM herald.events WHERE tenant = ? AND stream = ?", tenant, stream);
+        return scalar(
+                url,
+                "SELECT coalesce(min(cursor), 0) FROM herald.events WHERE tenant = ? AND stream = ?",
+                tenant,
+                stream);
     }
 }

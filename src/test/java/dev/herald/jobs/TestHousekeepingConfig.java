@@ -1,13 +1,12 @@
 package dev.herald.jobs;
 
-import dev.herald.config.Config;
-import org.junit.jupiter.api.Test;
-
-import java.time.Duration;
-import java.util.Map;
-
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
+
+import dev.herald.config.Config;
+import java.time.Duration;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
 
 class TestHousekeepingConfig {
 
@@ -28,13 +27,18 @@ class TestHousekeepingConfig {
                 "HERALD_REPLAY_ROWS", "5000",
                 "HERALD_REPLAY_WINDOW", "PT30S"));
         assertEquals(Duration.ofDays(1), c.retention());
-        assertEquals(new Config.Housekeeping(Duration.ofSeconds(5), 250, 0, 5000, Duration.ofSeconds(30)), c.housekeeping());
+        assertEquals(
+                new Config.Housekeeping(Duration.ofSeconds(5), 250, 0, 5000, Duration.ofSeconds(30)), c.housekeeping());
         assertThrows(IllegalArgumentException.class, () -> Config.fromEnv(Map.of("HERALD_RETENTION_BATCH", "0")));
         assertThrows(IllegalArgumentException.class, () -> Config.fromEnv(Map.of("HERALD_REPLAY_CONNECTS", "-1")));
         assertThrows(IllegalArgumentException.class, () -> Config.fromEnv(Map.of("HERALD_RETENTION_INTERVAL", "soon")));
         assertThrows(IllegalArgumentException.class, () -> Config.fromEnv(Map.of("HERALD_REPLAY_WINDOW", "PT0S")));
         // Withers keep the other settings.
-        Config tuned = Config.defaults().withRetentionBatch(7).withReplayBudget(3, 9, Duration.ofSeconds(2)).withPort(1234);
-        assertEquals(new Config.Housekeeping(Duration.ofMinutes(1), 7, 3, 9, Duration.ofSeconds(2)), tuned.housekeeping());
+        Config tuned = Config.defaults()
+                .withRetentionBatch(7)
+                .withReplayBudget(3, 9, Duration.ofSeconds(2))
+                .withPort(1234);
+        assertEquals(
+                new Config.Housekeeping(Duration.ofMinutes(1), 7, 3, 9, Duration.ofSeconds(2)), tuned.housekeeping());
     }
 }

@@ -1,17 +1,16 @@
 package dev.herald.jobs;
 
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+
 import dev.herald.auth.Principal;
 import dev.herald.auth.Scope;
 import dev.herald.web.ApiException;
-import org.junit.jupiter.api.Test;
-
 import java.time.Duration;
 import java.util.Set;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
-
-import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertThrows;
+import org.junit.jupiter.api.Test;
 
 /** The token buckets on a fake clock. */
 class TestReplayBudgetBuckets {

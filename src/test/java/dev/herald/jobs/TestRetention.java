@@ -1,24 +1,23 @@
 package dev.herald.jobs;
 
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.herald.database.DatabaseUrl;
 import dev.herald.testing.Api;
 import dev.herald.testing.SseClient;
 import dev.herald.testing.TestServer;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
-import org.junit.jupiter.api.Test;
-
 import java.sql.Connection;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
-
-import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertFalse;
-import static org.junit.jupiter.api.Assertions.assertNull;
-import static org.junit.jupiter.api.Assertions.assertTrue;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
 
 /**
  * The retention janitor, triggered by hand (runOnce); the periodic runs are in
@@ -49,7 +48,8 @@ class TestRetention {
     }
 
     static long publishJob(String team, String job, String token) {
-        Api.Response r = api.post("/api/v1/teams/" + team + "/jobs/" + job + "/events", token, Map.of("status", "progress"));
+        Api.Response r =
+                api.post("/api/v1/teams/" + team + "/jobs/" + job + "/events", token, Map.of("status", "progress"));
         assertEquals(201, r.status(), r.toString());
         return r.json().get("cursor").asLong();
     }
@@ -76,19 +76,25 @@ class TestRetention {
             assertNull(reset.id());
             assertEquals("cursor_expired", reset.json().get("reason").asText());
             assertEquals(7, reset.json().get("oldest").asLong());
-            assertEquals(List.of(7L, 8L, 9L, 10L), got.subList(1, 5).stream().map(SseClient.Event::id).toList());
+            assertEquals(
+                    List.of(7L, 8L, 9L, 10L),
+                    got.subList(1, 5).stream().map(SseClient.Event::id).toList());
             long live = publishJob("ret", "odd", token);
             assertEquals(live, sse.next(WAIT).id());
         }
         // A client that saw everything up to the pruning point continues without a reset.
         try (SseClient sse = api.sse("/api/v1/teams/ret/events", token, 6L)) {
-            assertEquals(List.of(7L, 8L, 9L, 10L, 11L), sse.take(5, WAIT).stream().map(SseClient.Event::id).toList());
+            assertEquals(
+                    List.of(7L, 8L, 9L, 10L, 11L),
+                    sse.take(5, WAIT).stream().map(SseClient.Event::id).toList());
         }
         // A filtered client with a stale cursor: reset, then only its job.
         try (SseClient sse = api.sse("/api/v1/teams/ret/events?job_id=even", token, 0L)) {
             List<SseClient.Event> got = sse.take(3, WAIT);
             assertEquals("reset", got.get(0).event());
-            assertEquals(List.of(8L, 10L), got.subList(1, 3).stream().map(SseClient.Event::id).toList());
+            assertEquals(
+                    List.of(8L, 10L),
+                    got.subList(1, 3).stream().map(SseClient.Event::id).toList());
             assertTrue(sse.drain(QUIET).isEmpty());
         }
         // Nothing more is old: a second run deletes nothing of this stream.
@@ -100,7 +106,10 @@ class TestRetention {
     void user_streams_are_pruned_too_and_the_backlog_reports_the_oldest_cursor() {
         String token = api.userToken("ret-u", "ann");
         for (int i = 0; i < 9; i++) {
-            assertEquals(201, api.post("/api/v1/users/ann/events", token, Map.of("type", "ingest.progress")).status());
+            assertEquals(
+                    201,
+                    api.post("/api/v1/users/ann/events", token, Map.of("type", "ingest.progress"))
+                            .status());
         }
         Sql.age(db, "ret-u", "user:ann", 5, "30 days");
         assertTrue(janitor().runOnce().worked());
@@ -116,7 +125,9 @@ class TestRetention {
             List<SseClient.Event> got = sse.take(5, WAIT);
             assertEquals("reset", got.get(0).event());
             assertEquals(6, got.get(0).json().get("oldest").asLong());
-            assertEquals(List.of(6L, 7L, 8L, 9L), got.subList(1, 5).stream().map(SseClient.Event::id).toList());
+            assertEquals(
+                    List.of(6L, 7L, 8L, 9L),
+                    got.subList(1, 5).stream().map(SseClient.Event::id).toList());
         }
     }
 
@@ -125,7 +136,8 @@ class TestRetention {
         List<String> kept = List.of("inbox:zoe", "chat:7f1c0a4e-0000-4000-8000-000000000001", "chats:zoe");
         try (Connection c = Sql.connect(db)) {
             for (String stream : kept) {
-                for (int i = 0; i < 3; i++) Sql.scalar(c, "SELECT herald.publish('ret-k', ?, 'x', '{}'::jsonb)", stream);
+                for (int i = 0; i < 3; i++)
+                    Sql.scalar(c, "SELECT herald.publish('ret-k', ?, 'x', '{}'::jsonb)", stream);
             }
             for (int i = 0; i < 3; i++) Sql.scalar(c, "SELECT herald.publish('ret-k', 'user:zoe', 'x', '{}'::jsonb)");
         }
@@ -141,7 +153,8 @@ class TestRetention {
         assertEquals(3, Sql.prunedThrough(db, "ret-k", "user:zoe"));
         // The SQL function refuses them outright too.
         try (Connection c = Sql.connect(db)) {
-            java.sql.SQLException e = org.junit.jupiter.api.Assertions.assertThrows(java.sql.SQLException.class,
+            java.sql.SQLException e = org.junit.jupiter.api.Assertions.assertThrows(
+                    java.sql.SQLException.class,
                     () -> Sql.scalar(c, "SELECT herald.prune_stream('ret-k', 'inbox:zoe', 3, 100)"));
             assertEquals("22023", e.getSQLState());
         }
@@ -167,7 +180,10 @@ class TestRetention {
             long ms = (System.nanoTime() - t0) / 1_000_000;
             assertTrue(run.worked());
             assertTrue(ms < 15_000, "gave up on the held stream after its lock timeout, took " + ms + " ms");
-            assertEquals(5, Sql.count(db, "busy", "team:busy"), "rolled back: nothing deleted while the writer holds the head");
+            assertEquals(
+                    5,
+                    Sql.count(db, "busy", "team:busy"),
+                    "rolled back: nothing deleted while the writer holds the head");
             assertEquals(0, Sql.prunedThrough(db, "busy", "team:busy"));
             assertEquals(0, Sql.count(db, "idle", "team:idle"), "other streams are pruned meanwhile");
             // The writer was never blocked by the janitor: it still publishes, then commits.
@@ -186,11 +202,16 @@ class TestRetention {
             Api a = two.api(0);
             String token = a.mint("pair", null, "events:read", "events:write");
             for (int i = 0; i < 20; i++) {
-                assertEquals(201, a.post("/api/v1/teams/pair/jobs/j" + (i % 3) + "/events", token, Map.of("status", "progress")).status());
+                assertEquals(
+                        201,
+                        a.post("/api/v1/teams/pair/jobs/j" + (i % 3) + "/events", token, Map.of("status", "progress"))
+                                .status());
             }
             Sql.age(two.databaseUrl(), "pair", "team:pair", 14, "8 days");
-            CompletableFuture<RetentionJanitor.Run> r0 = CompletableFuture.supplyAsync(() -> two.replica(0).jobs().janitor().runOnce());
-            CompletableFuture<RetentionJanitor.Run> r1 = CompletableFuture.supplyAsync(() -> two.replica(1).jobs().janitor().runOnce());
+            CompletableFuture<RetentionJanitor.Run> r0 = CompletableFuture.supplyAsync(
+                    () -> two.replica(0).jobs().janitor().runOnce());
+            CompletableFuture<RetentionJanitor.Run> r1 = CompletableFuture.supplyAsync(
+                    () -> two.replica(1).jobs().janitor().runOnce());
             RetentionJanitor.Run a0 = r0.get();
             RetentionJanitor.Run a1 = r1.get();
             assertTrue(a0.worked() || a1.worked());
@@ -202,7 +223,9 @@ class TestRetention {
                 List<SseClient.Event> got = sse.take(7, WAIT);
                 assertEquals("reset", got.get(0).event());
                 assertEquals(15, got.get(0).json().get("oldest").asLong());
-                assertEquals(List.of(15L, 16L, 17L, 18L, 19L, 20L), got.subList(1, 7).stream().map(SseClient.Event::id).toList());
+                assertEquals(
+                        List.of(15L, 16L, 17L, 18L, 19L, 20L),
+                        got.subList(1, 7).stream().map(SseClient.Event::id).toList());
             }
             assertFalse(two.replica(0).jobs().janitor().runOnce().deleted() > 0);
         }

@@ -1,23 +1,22 @@
 package dev.herald.jobs;
 
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.herald.testing.Api;
 import dev.herald.testing.SseClient;
 import dev.herald.testing.TestServer;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
-import org.junit.jupiter.api.Test;
-
 import java.sql.Connection;
 import java.sql.SQLException;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
-
-import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertNull;
-import static org.junit.jupiter.api.Assertions.assertThrows;
-import static org.junit.jupiter.api.Assertions.assertTrue;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
 
 class TestTeamJobEvents {
     static final Duration WAIT = Duration.ofSeconds(5);
@@ -52,7 +51,10 @@ class TestTeamJobEvents {
         String token = teamToken("wire");
         try (SseClient sse = api.sse("/api/v1/teams/wire/events", token)) {
             assertEquals(200, sse.status, sse.errorBody());
-            Api.Response r = api.post("/api/v1/teams/wire/jobs/job-1/events", token, Map.of("status", "queued", "data", Map.of("position", 3)));
+            Api.Response r = api.post(
+                    "/api/v1/teams/wire/jobs/job-1/events",
+                    token,
+                    Map.of("status", "queued", "data", Map.of("position", 3)));
             assertEquals(201, r.status(), r.toString());
             assertEquals("team:wire", r.json().get("stream").asText());
             assertEquals(1, r.json().get("cursor").asLong());
@@ -63,8 +65,11 @@ class TestTeamJobEvents {
             assertEquals(3, publish("wire", "job-2", "completed", null, token));
 
             List<SseClient.Event> got = sse.take(3, WAIT);
-            assertEquals(List.of(1L, 2L, 3L), got.stream().map(SseClient.Event::id).toList());
-            assertEquals(List.of("queued", "progress", "completed"), got.stream().map(SseClient.Event::event).toList());
+            assertEquals(
+                    List.of(1L, 2L, 3L), got.stream().map(SseClient.Event::id).toList());
+            assertEquals(
+                    List.of("queued", "progress", "completed"),
+                    got.stream().map(SseClient.Event::event).toList());
             JsonNode first = got.get(0).json();
             assertEquals("job-1", first.get("job_id").asText());
             assertEquals("queued", first.get("status").asText());
@@ -73,7 +78,8 @@ class TestTeamJobEvents {
             assertEquals(4, first.size(), "exactly job_id, status, data, created_at: " + first);
             assertEquals(50, got.get(1).json().get("data").get("pct").asInt());
             assertEquals("job-2", got.get(2).json().get("job_id").asText());
-            assertTrue(got.get(2).json().get("data").isObject() && got.get(2).json().get("data").isEmpty());
+            assertTrue(got.get(2).json().get("data").isObject()
+                    && got.get(2).json().get("data").isEmpty());
         }
     }
 
@@ -86,7 +92,10 @@ class TestTeamJobEvents {
         Api.Response pub = api.post("/api/v1/teams/acme-x/jobs/j/events", globexTeam, Map.of("status", "running"));
         assertEquals(403, pub.status(), pub.toString());
         assertEquals("forbidden", pub.errorCode());
-        assertEquals(403, api.post("/api/v1/teams/acme-x/jobs/j/events", globexUser, Map.of("status", "running")).status());
+        assertEquals(
+                403,
+                api.post("/api/v1/teams/acme-x/jobs/j/events", globexUser, Map.of("status", "running"))
+                        .status());
         try (SseClient denied = api.sse("/api/v1/teams/acme-x/events", globexUser)) {
             assertEquals(403, denied.status);
             assertTrue(denied.errorBody().contains("\"code\""), denied.errorBody());
@@ -97,7 +106,7 @@ class TestTeamJobEvents {
 
         // globex watching its own team stream sees none of acme's events.
         try (SseClient own = api.sse("/api/v1/teams/globex-x/events", globexUser);
-             SseClient acmeSse = api.sse("/api/v1/teams/acme-x/events", acme)) {
+                SseClient acmeSse = api.sse("/api/v1/teams/acme-x/events", acme)) {
             assertEquals(200, own.status, own.errorBody());
             publish("acme-x", "j", "running", Map.of("secret", "acme-only"), acme);
             assertEquals("running", acmeSse.next(WAIT).event());
@@ -115,19 +124,37 @@ class TestTeamJobEvents {
         String readOnly = api.mint("scoped", null, "events:read");
         String writeOnly = api.mint("scoped", null, "events:write");
         String token = teamToken("scoped");
-        assertEquals("missing_scope", api.post("/api/v1/teams/scoped/jobs/j/events", readOnly, Map.of("status", "running")).errorCode());
+        assertEquals(
+                "missing_scope",
+                api.post("/api/v1/teams/scoped/jobs/j/events", readOnly, Map.of("status", "running"))
+                        .errorCode());
         try (SseClient sse = api.sse("/api/v1/teams/scoped/events", writeOnly)) {
             assertEquals(403, sse.status);
         }
-        assertEquals(401, api.post("/api/v1/teams/scoped/jobs/j/events", null, Map.of("status", "running")).status());
+        assertEquals(
+                401,
+                api.post("/api/v1/teams/scoped/jobs/j/events", null, Map.of("status", "running"))
+                        .status());
 
         Api.Response badStatus = api.post("/api/v1/teams/scoped/jobs/j/events", token, Map.of("status", "done"));
         assertEquals(400, badStatus.status());
         assertEquals("invalid_field", badStatus.errorCode());
-        assertEquals("missing_field", api.post("/api/v1/teams/scoped/jobs/j/events", token, Map.of("data", Map.of())).errorCode());
-        assertEquals("invalid_field", api.post("/api/v1/teams/scoped/jobs/j/events", token, Map.of("status", "running", "data", List.of(1))).errorCode());
-        assertEquals("invalid_json", api.post("/api/v1/teams/scoped/jobs/j/events", token, "{not json").errorCode());
-        assertEquals("invalid_job", api.post("/api/v1/teams/scoped/jobs/bad%20id/events", token, Map.of("status", "running")).errorCode());
+        assertEquals(
+                "missing_field",
+                api.post("/api/v1/teams/scoped/jobs/j/events", token, Map.of("data", Map.of()))
+                        .errorCode());
+        assertEquals(
+                "invalid_field",
+                api.post("/api/v1/teams/scoped/jobs/j/events", token, Map.of("status", "running", "data", List.of(1)))
+                        .errorCode());
+        assertEquals(
+                "invalid_json",
+                api.post("/api/v1/teams/scoped/jobs/j/events", token, "{not json")
+                        .errorCode());
+        assertEquals(
+                "invalid_job",
+                api.post("/api/v1/teams/scoped/jobs/bad%20id/events", token, Map.of("status", "running"))
+                        .errorCode());
         try (SseClient sse = api.sse("/api/v1/teams/scoped/events?job_id=bad%20id", token)) {
             assertEquals(400, sse.status);
             assertTrue(sse.errorBody().contains("invalid_job_id"), sse.errorBody());
@@ -142,7 +169,7 @@ class TestTeamJobEvents {
     void the_job_filter_delivers_only_that_job_with_the_team_stream_cursors() {
         String token = teamToken("filter");
         try (SseClient one = api.sse("/api/v1/teams/filter/events?job_id=build-1", token);
-             SseClient all = api.sse("/api/v1/teams/filter/events", token)) {
+                SseClient all = api.sse("/api/v1/teams/filter/events", token)) {
             long c1 = publish("filter", "build-1", "queued", null, token);
             publish("filter", "build-2", "queued", null, token);
             publish("filter", "build-10", "running", null, token);
@@ -151,9 +178,12 @@ class TestTeamJobEvents {
             long c6 = publish("filter", "build-1", "completed", null, token);
 
             List<SseClient.Event> mine = one.take(3, WAIT);
-            assertEquals(List.of(c1, c4, c6), mine.stream().map(SseClient.Event::id).toList());
-            for (SseClient.Event e : mine) assertEquals("build-1", e.json().get("job_id").asText());
-            assertEquals("build-2", mine.get(1).json().get("data").get("job").asText(), "the payload may itself say 'job'");
+            assertEquals(
+                    List.of(c1, c4, c6), mine.stream().map(SseClient.Event::id).toList());
+            for (SseClient.Event e : mine)
+                assertEquals("build-1", e.json().get("job_id").asText());
+            assertEquals(
+                    "build-2", mine.get(1).json().get("data").get("job").asText(), "the payload may itself say 'job'");
             assertTrue(one.drain(QUIET).isEmpty());
             assertEquals(6, all.take(6, WAIT).size());
         }
@@ -164,18 +194,18 @@ class TestTeamJobEvents {
         String token = teamToken("resume");
         long seen;
         try (SseClient sse = api.sse("/api/v1/teams/resume/events?job_id=a", token)) {
-            publish("resume", "a", "queued", null, token);          // 1
-            publish("resume", "b", "queued", null, token);          // 2
-            publish("resume", "a", "running", null, token);         // 3
-            publish("resume", "b", "running", null, token);         // 4
+            publish("resume", "a", "queued", null, token); // 1
+            publish("resume", "b", "queued", null, token); // 2
+            publish("resume", "a", "running", null, token); // 3
+            publish("resume", "b", "running", null, token); // 4
             List<SseClient.Event> got = sse.take(2, WAIT);
             assertEquals(List.of(1L, 3L), got.stream().map(SseClient.Event::id).toList());
             seen = got.get(1).id();
         }
         // While it is away: more of both jobs.
-        publish("resume", "b", "progress", null, token);            // 5
+        publish("resume", "b", "progress", null, token); // 5
         long missed = publish("resume", "a", "progress", Map.of("pct", 60), token); // 6
-        publish("resume", "b", "completed", null, token);           // 7
+        publish("resume", "b", "completed", null, token); // 7
 
         try (SseClient again = api.sse("/api/v1/teams/resume/events?job_id=a", token, seen)) {
             assertEquals(200, again.status, again.errorBody());
@@ -185,7 +215,7 @@ class TestTeamJobEvents {
             assertEquals(60, e.json().get("data").get("pct").asInt());
             assertTrue(again.drain(QUIET).isEmpty(), "nothing twice, nothing of job b");
             long live = publish("resume", "a", "completed", null, token); // 8
-            publish("resume", "b", "failed", null, token);                // 9
+            publish("resume", "b", "failed", null, token); // 9
             assertEquals(live, again.next(WAIT).id());
             assertTrue(again.drain(QUIET).isEmpty());
         }
@@ -204,7 +234,7 @@ class TestTeamJobEvents {
     void sql_publish_is_seen_only_on_commit_and_a_rollback_leaves_no_trace() throws Exception {
         String token = teamToken("sqlteam");
         try (SseClient sse = api.sse("/api/v1/teams/sqlteam/events?job_id=etl", token);
-             Connection c = Sql.connect(server.databaseUrl())) {
+                Connection c = Sql.connect(server.databaseUrl())) {
             assertEquals(200, sse.status, sse.errorBody());
             c.setAutoCommit(false);
             long rolledBack = Sql.publishJobEvent(c, "sqlteam", "etl", "running", "{\"rows\":1}");
@@ -219,7 +249,9 @@ class TestTeamJobEvents {
             assertNull(sse.next(QUIET), "not visible before commit");
             c.commit();
             List<SseClient.Event> got = sse.take(2, WAIT);
-            assertEquals(List.of(first, second), got.stream().map(SseClient.Event::id).toList());
+            assertEquals(
+                    List.of(first, second),
+                    got.stream().map(SseClient.Event::id).toList());
             assertEquals(2, got.get(0).json().get("data").get("rows").asInt());
             assertEquals("etl", got.get(1).json().get("job_id").asText());
             assertTrue(got.get(1).json().get("data").isEmpty());
@@ -233,14 +265,16 @@ class TestTeamJobEvents {
     @Test
     void sql_publish_validates_its_inputs() throws Exception {
         try (Connection c = Sql.connect(server.databaseUrl())) {
-            for (String[] bad : new String[][]{
-                    {"team ok?", "j", "running", "{}"},
-                    {"t", "", "running", "{}"},
-                    {"t", "j", "finished", "{}"},
-                    {"t", "j", null, "{}"},
-                    {"t", "j", "running", "[1,2]"},
-                    {"t", "j", "running", "\"text\""}}) {
-                SQLException e = assertThrows(SQLException.class, () -> Sql.publishJobEvent(c, bad[0], bad[1], bad[2], bad[3]));
+            for (String[] bad : new String[][] {
+                {"team ok?", "j", "running", "{}"},
+                {"t", "", "running", "{}"},
+                {"t", "j", "finished", "{}"},
+                {"t", "j", null, "{}"},
+                {"t", "j", "running", "[1,2]"},
+                {"t", "j", "running", "\"text\""}
+            }) {
+                SQLException e =
+                        assertThrows(SQLException.class, () -> Sql.publishJobEvent(c, bad[0], bad[1], bad[2], bad[3]));
                 assertEquals("22023", e.getSQLState(), e.getMessage());
             }
             assertEquals(0, Sql.scalar(c, "SELECT count(*) FROM herald.events WHERE stream = 'team:t'"));

@@ -6,7 +6,6 @@ import dev.herald.database.Database;
 import dev.herald.database.DatabaseUrl;
 import dev.herald.testing.Api;
 import dev.herald.testing.TestServer;
-
 import java.util.ArrayList;
 import java.util.List;
 import java.util.function.UnaryOperator;
@@ -29,9 +28,13 @@ final class Cluster implements AutoCloseable {
         return c;
     }
 
-    Herald replica(int i) { return replicas.get(i); }
+    Herald replica(int i) {
+        return replicas.get(i);
+    }
 
-    Api api(int i) { return new Api("http://127.0.0.1:" + replicas.get(i).port()); }
+    Api api(int i) {
+        return new Api("http://127.0.0.1:" + replicas.get(i).port());
+    }
 
     @Override
     public void close() {

@@ -2,7 +2,6 @@ package dev.herald.reliability;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.herald.testing.Api;
-
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -139,7 +138,8 @@ final class Follower implements AutoCloseable {
             JsonNode data = Api.JSON.readTree(e.data());
             w = data.path("data").path("w").asInt(-1);
             i = data.path("data").path("i").asInt(-1);
-            if (data.hasNonNull("created_at")) created = java.time.Instant.parse(data.get("created_at").asText());
+            if (data.hasNonNull("created_at"))
+                created = java.time.Instant.parse(data.get("created_at").asText());
         } catch (Exception x) {
             // not a user event: only the cursor counts
         }
@@ -149,9 +149,13 @@ final class Follower implements AutoCloseable {
         lastId = id;
     }
 
-    long lastId() { return lastId; }
+    long lastId() {
+        return lastId;
+    }
 
-    int connectedTo() { return connectedTo; }
+    int connectedTo() {
+        return connectedTo;
+    }
 
     boolean awaitConnected(Duration timeout) throws InterruptedException {
         return firstConnect.await(timeout.toMillis(), java.util.concurrent.TimeUnit.MILLISECONDS);
@@ -188,7 +192,7 @@ final class Follower implements AutoCloseable {
 
     @Override
     public String toString() {
-        return "Follower[" + path + " last=" + lastId + " connects=" + connects + " clean=" + cleanEnds + " aborted=" + abortedEnds
-                + " dup=" + duplicates + " gaps=" + gaps + "]";
+        return "Follower[" + path + " last=" + lastId + " connects=" + connects + " clean=" + cleanEnds + " aborted="
+                + abortedEnds + " dup=" + duplicates + " gaps=" + gaps + "]";
     }
 }

@@ -1,7 +1,6 @@
 package dev.herald.reliability;
 
 import dev.herald.database.DatabaseUrl;
-
 import java.sql.Connection;
 import java.sql.DriverManager;
 import java.sql.PreparedStatement;
@@ -19,7 +18,8 @@ final class Pg {
     }
 
     static long scalar(DatabaseUrl url, String sql, Object... params) {
-        try (Connection c = connect(url); PreparedStatement st = c.prepareStatement(sql)) {
+        try (Connection c = connect(url);
+                PreparedStatement st = c.prepareStatement(sql)) {
             for (int i = 0; i < params.length; i++) st.setObject(i + 1, params[i]);
             try (ResultSet rs = st.executeQuery()) {
                 rs.next();
@@ -31,7 +31,8 @@ final class Pg {
     }
 
     static List<String> strings(DatabaseUrl url, String sql, Object... params) {
-        try (Connection c = connect(url); PreparedStatement st = c.prepareStatement(sql)) {
+        try (Connection c = connect(url);
+                PreparedStatement st = c.prepareStatement(sql)) {
             for (int i = 0; i < params.length; i++) st.setObject(i + 1, params[i]);
             List<String> out = new ArrayList<>();
             try (ResultSet rs = st.executeQuery()) {
@@ -44,7 +45,8 @@ final class Pg {
     }
 
     static void execute(DatabaseUrl url, String sql) {
-        try (Connection c = connect(url); var st = c.createStatement()) {
+        try (Connection c = connect(url);
+                var st = c.createStatement()) {
             st.execute(sql);
         } catch (SQLException e) {
             throw new IllegalStateException(sql + ": " + e.getMessage(), e);
@@ -58,6 +60,7 @@ final class Pg {
 
     /** Rows of a user's stream in the events table (what was committed). */
     static long events(DatabaseUrl url, String tenant, String user) {
-        return scalar(url, "SELECT count(*) FROM herald.events WHERE tenant = ? AND stream = ?", tenant, "user:" + user);
+        return scalar(
+                url, "SELECT count(*) FROM herald.events WHERE tenant = ? AND stream = ?", tenant, "user:" + user);
     }
 }

@@ -24,7 +24,9 @@ final class RawHttp {
 
         @Override
         public String toString() {
-            return closedWithoutResponse ? "(closed without a response)" : status + " " + headers.get("content-type") + " " + body;
+            return closedWithoutResponse
+                    ? "(closed without a response)"
+                    : status + " " + headers.get("content-type") + " " + body;
         }
     }
 
@@ -68,7 +70,10 @@ final class RawHttp {
         Map<String, String> headers = new LinkedHashMap<>();
         for (int i = 1; i < lines.length; i++) {
             int c = lines[i].indexOf(':');
-            if (c > 0) headers.put(lines[i].substring(0, c).trim().toLowerCase(Locale.ROOT), lines[i].substring(c + 1).trim());
+            if (c > 0)
+                headers.put(
+                        lines[i].substring(0, c).trim().toLowerCase(Locale.ROOT),
+                        lines[i].substring(c + 1).trim());
         }
         String rest = text.substring(headEnd + 4);
         String body;
@@ -78,7 +83,8 @@ final class RawHttp {
             while (true) {
                 int eol = rest.indexOf("\r\n", pos);
                 if (eol < 0) break;
-                int size = Integer.parseInt(rest.substring(pos, eol).split(";")[0].trim(), 16);
+                int size =
+                        Integer.parseInt(rest.substring(pos, eol).split(";")[0].trim(), 16);
                 if (size == 0) break;
                 b.append(rest, eol + 2, Math.min(rest.length(), eol + 2 + size));
                 pos = eol + 2 + size + 2;
@@ -90,6 +96,7 @@ final class RawHttp {
         } else {
             body = rest;
         }
-        return new Response(status, headers, new String(body.getBytes(StandardCharsets.ISO_8859_1), StandardCharsets.UTF_8), false);
+        return new Response(
+                status, headers, new String(body.getBytes(StandardCharsets.ISO_8859_1), StandardCharsets.UTF_8), false);
     }
 }

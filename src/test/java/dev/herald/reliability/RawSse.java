@@ -1,7 +1,6 @@
 package dev.herald.reliability;
 
 import dev.herald.testing.SseFrames;
-
 import java.io.BufferedReader;
 import java.io.ByteArrayOutputStream;
 import java.io.EOFException;
@@ -31,7 +30,10 @@ final class RawSse implements AutoCloseable {
     /** A parsed frame; id is null for transient events. */
     record Event(Long id, String event, String data) {}
 
-    enum End { CLEAN, ABORTED }
+    enum End {
+        CLEAN,
+        ABORTED
+    }
 
     final int status;
     final Map<String, String> headers;
@@ -53,7 +55,8 @@ final class RawSse implements AutoCloseable {
         return open(port, path, token, lastEventId, Map.of());
     }
 
-    static RawSse open(int port, String path, String token, Long lastEventId, Map<String, String> extra) throws IOException {
+    static RawSse open(int port, String path, String token, Long lastEventId, Map<String, String> extra)
+            throws IOException {
         return open(port, path, token, lastEventId, extra, 0, 0);
     }
 
@@ -62,16 +65,29 @@ final class RawSse implements AutoCloseable {
      * eventsPerMilli &gt; 0 parses at most that many events per millisecond, so the server's
      * writes back up.
      */
-    static RawSse open(int port, String path, String token, Long lastEventId, Map<String, String> extra, int receiveBuffer, int eventsPerMilli) throws IOException {
+    static RawSse open(
+            int port,
+            String path,
+            String token,
+            Long lastEventId,
+            Map<String, String> extra,
+            int receiveBuffer,
+            int eventsPerMilli)
+            throws IOException {
         Socket s = new Socket();
         if (receiveBuffer > 0) s.setReceiveBufferSize(receiveBuffer);
         s.connect(new InetSocketAddress("127.0.0.1", port), 5_000);
         s.setSoTimeout(0);
-        StringBuilder req = new StringBuilder("GET ").append(path).append(" HTTP/1.1\r\n")
-                .append("Host: 127.0.0.1:").append(port).append("\r\n")
+        StringBuilder req = new StringBuilder("GET ")
+                .append(path)
+                .append(" HTTP/1.1\r\n")
+                .append("Host: 127.0.0.1:")
+                .append(port)
+                .append("\r\n")
                 .append("Accept: text/event-stream\r\n");
         if (token != null) req.append("Authorization: Bearer ").append(token).append("\r\n");
-        if (lastEventId != null) req.append("Last-Event-ID: ").append(lastEventId).append("\r\n");
+        if (lastEventId != null)
+            req.append("Last-Event-ID: ").append(lastEventId).append("\r\n");
         extra.forEach((k, v) -> req.append(k).append(": ").append(v).append("\r\n"));
         req.append("\r\n");
         OutputStream out = s.getOutputStream();
@@ -85,7 +101,10 @@ final class RawSse implements AutoCloseable {
         Map<String, String> headers = new LinkedHashMap<>();
         for (String h = line(in); h != null && !h.isEmpty(); h = line(in)) {
             int i = h.indexOf(':');
-            if (i > 0) headers.put(h.substring(0, i).trim().toLowerCase(Locale.ROOT), h.substring(i + 1).trim());
+            if (i > 0)
+                headers.put(
+                        h.substring(0, i).trim().toLowerCase(Locale.ROOT),
+                        h.substring(i + 1).trim());
         }
         boolean chunked = "chunked".equalsIgnoreCase(headers.get("transfer-encoding"));
         InputStream body = chunked ? new Chunked(in) : in;
@@ -136,9 +155,13 @@ final class RawSse implements AutoCloseable {
     }
 
     /** The end of the stream, or null while it is open. */
-    End end() { return end; }
+    End end() {
+        return end;
+    }
 
-    boolean ended() { return end != null; }
+    boolean ended() {
+        return end != null;
+    }
 
     List<String> comments() {
         synchronized (comments) {

@@ -87,7 +87,8 @@ final class TcpProxy implements AutoCloseable {
 
     private void pump(Link l, Socket from, Socket to, boolean fromClient) {
         byte[] buf = new byte[16 * 1024];
-        try (InputStream in = from.getInputStream(); OutputStream out = to.getOutputStream()) {
+        try (InputStream in = from.getInputStream();
+                OutputStream out = to.getOutputStream()) {
             int n;
             while ((n = in.read(buf)) >= 0) {
                 if (fromClient) l.sniff(buf, n);
@@ -117,7 +118,9 @@ final class TcpProxy implements AutoCloseable {
     }
 
     long open(String marker) {
-        return links.stream().filter(l -> !l.client.isClosed() && l.head().contains(marker)).count();
+        return links.stream()
+                .filter(l -> !l.client.isClosed() && l.head().contains(marker))
+                .count();
     }
 
     @Override

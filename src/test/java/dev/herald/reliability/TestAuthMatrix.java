@@ -1,13 +1,12 @@
 package dev.herald.reliability;
 
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
 import dev.herald.auth.Scope;
 import dev.herald.testing.Api;
 import dev.herald.testing.TestServer;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
-import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.Timeout;
-
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.EnumSet;
@@ -17,10 +16,10 @@ import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Supplier;
-
-import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertNull;
-import static org.junit.jupiter.api.Assertions.assertTrue;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
 
 /**
  * Every route × every wrong token → exactly the 401/403/404 API.md prescribes, driven by one
@@ -99,7 +98,19 @@ class TestAuthMatrix {
     }
 
     /** The credentials every route is tried with. */
-    enum Cred { RIGHT, NONE, GARBAGE, MALFORMED, REVOKED, MISSING_SCOPE, OTHER_TENANT, OTHER_USER, TENANT_WIDE, OPERATOR, QUERY_PARAM_ON_JSON }
+    enum Cred {
+        RIGHT,
+        NONE,
+        GARBAGE,
+        MALFORMED,
+        REVOKED,
+        MISSING_SCOPE,
+        OTHER_TENANT,
+        OTHER_USER,
+        TENANT_WIDE,
+        OPERATOR,
+        QUERY_PARAM_ON_JSON
+    }
 
     record Expect(int status, String code) {}
 
@@ -120,10 +131,20 @@ class TestAuthMatrix {
     }
 
     static final List<Route> ROUTES = List.of(
-            Route.json("POST", "/api/v1/admin/tokens", Scope.ADMIN, Kind.ADMIN_MINT, 201,
+            Route.json(
+                    "POST",
+                    "/api/v1/admin/tokens",
+                    Scope.ADMIN,
+                    Kind.ADMIN_MINT,
+                    201,
                     () -> Map.of("tenant", A, "user", "minted", "scopes", List.of("events:read"))),
             Route.json("DELETE", "/api/v1/admin/tokens/{prefix}", Scope.ADMIN, Kind.ADMIN_REVOKE, 204, () -> null),
-            Route.json("POST", "/api/v1/users/{user}/events", Scope.EVENTS_WRITE, Kind.USER_WRITE, 201,
+            Route.json(
+                    "POST",
+                    "/api/v1/users/{user}/events",
+                    Scope.EVENTS_WRITE,
+                    Kind.USER_WRITE,
+                    201,
                     () -> Map.of("type", "auth.matrix", "data", Map.of("k", 1))),
             Route.json("GET", "/api/v1/events/backlog", Scope.EVENTS_READ, Kind.OWN_USER, 200, () -> null),
             Route.sse("/api/v1/events", Scope.EVENTS_READ, Kind.OWN_USER),
@@ -141,7 +162,11 @@ class TestAuthMatrix {
         api = server.api();
         // the subject has data: nobody else may see it
         String w = token(A, USER, EnumSet.of(Scope.EVENTS_WRITE));
-        for (int i = 0; i < 3; i++) assertEquals(201, api.post("/api/v1/users/" + USER + "/events", w, Map.of("type", "secret.a", "data", Map.of("i", i))).status());
+        for (int i = 0; i < 3; i++)
+            assertEquals(
+                    201,
+                    api.post("/api/v1/users/" + USER + "/events", w, Map.of("type", "secret.a", "data", Map.of("i", i)))
+                            .status());
     }
 
     @AfterAll
@@ -151,7 +176,9 @@ class TestAuthMatrix {
 
     static String token(String tenant, String user, Set<Scope> scopes) {
         String key = tenant + "/" + user + "/" + scopes;
-        return minted.computeIfAbsent(key, k -> api.mint(tenant, user, scopes.stream().map(Scope::wire).toArray(String[]::new)));
+        return minted.computeIfAbsent(
+                key,
+                k -> api.mint(tenant, user, scopes.stream().map(Scope::wire).toArray(String[]::new)));
     }
 
     /** The token (or header) a credential means for a route; null: no Authorization header. */
@@ -165,7 +192,10 @@ class TestAuthMatrix {
             case MALFORMED -> "";
             case REVOKED -> {
                 String t = api.mint(A, user, right.stream().map(Scope::wire).toArray(String[]::new));
-                assertEquals(204, api.delete("/api/v1/admin/tokens/" + t.substring(0, 8), TestServer.ADMIN_TOKEN).status());
+                assertEquals(
+                        204,
+                        api.delete("/api/v1/admin/tokens/" + t.substring(0, 8), TestServer.ADMIN_TOKEN)
+                                .status());
                 yield t;
             }
             case MISSING_SCOPE -> {
@@ -182,7 +212,8 @@ class TestAuthMatrix {
 
     static String path(Route r) {
         String p = r.path().replace("{user}", USER).replace("{team}", A);
-        if (p.contains("{prefix}")) p = p.replace("{prefix}", api.mint(A, "victim", "events:read").substring(0, 8));
+        if (p.contains("{prefix}"))
+            p = p.replace("{prefix}", api.mint(A, "victim", "events:read").substring(0, 8));
         return p;
     }
 
@@ -200,7 +231,12 @@ class TestAuthMatrix {
                 String body;
                 if (r.sse()) {
                     RawSse s = c == Cred.MALFORMED
-                            ? RawSse.open(server.herald().port(), path, null, null, Map.of("Authorization", "Basic dXNlcjpwdw=="))
+                            ? RawSse.open(
+                                    server.herald().port(),
+                                    path,
+                                    null,
+                                    null,
+                                    Map.of("Authorization", "Basic dXNlcjpwdw=="))
                             : RawSse.open(server.herald().port(), path, token, null);
                     status = s.status;
                     body = s.errorBody;
@@ -209,12 +245,16 @@ class TestAuthMatrix {
                         s.close();
                     }
                 } else {
-                    Map<String, String> headers = c == Cred.MALFORMED ? Map.of("Authorization", "Basic dXNlcjpwdw==") : Map.of();
+                    Map<String, String> headers =
+                            c == Cred.MALFORMED ? Map.of("Authorization", "Basic dXNlcjpwdw==") : Map.of();
                     String sendToken = c == Cred.MALFORMED || c == Cred.QUERY_PARAM_ON_JSON ? null : token;
-                    String sendPath = c == Cred.QUERY_PARAM_ON_JSON ? path + (path.contains("?") ? "&" : "?") + "access_token=" + token : path;
+                    String sendPath = c == Cred.QUERY_PARAM_ON_JSON
+                            ? path + (path.contains("?") ? "&" : "?") + "access_token=" + token
+                            : path;
                     long headA = head(A);
                     long headB = head(B);
-                    Api.Response resp = api.send(r.method(), sendPath, sendToken, r.body().get(), headers);
+                    Api.Response resp =
+                            api.send(r.method(), sendPath, sendToken, r.body().get(), headers);
                     status = resp.status();
                     body = resp.body();
                     if (status / 100 == 2) isolatedJson(r, c, resp, headA, headB);
@@ -222,10 +262,12 @@ class TestAuthMatrix {
                 checked++;
                 String got = status + (status >= 400 ? " " + new Api.Response(status, body, Map.of()).errorCode() : "");
                 String expected = want.status() + (want.code() != null ? " " + want.code() : "");
-                if (!got.equals(expected)) failures.add(r + " with " + c + ": expected " + expected + ", got " + status + " " + body);
+                if (!got.equals(expected))
+                    failures.add(r + " with " + c + ": expected " + expected + ", got " + status + " " + body);
             }
         }
-        System.out.println("[auth] " + ROUTES.size() + " routes x " + Cred.values().length + " credentials: " + checked + " checked, " + failures.size() + " wrong");
+        System.out.println("[auth] " + ROUTES.size() + " routes x " + Cred.values().length + " credentials: " + checked
+                + " checked, " + failures.size() + " wrong");
         assertEquals(List.of(), failures);
     }
 
@@ -254,14 +296,20 @@ class TestAuthMatrix {
     }
 
     static long head(String tenant) {
-        return Pg.scalar(server.databaseUrl(), "SELECT coalesce(max(head), 0) FROM herald.streams WHERE tenant = ? AND stream = ?", tenant, "user:" + USER);
+        return Pg.scalar(
+                server.databaseUrl(),
+                "SELECT coalesce(max(head), 0) FROM herald.streams WHERE tenant = ? AND stream = ?",
+                tenant,
+                "user:" + USER);
     }
 
     /** A 2xx for someone else's token must concern that someone's data, never the subject's. */
     static void isolatedJson(Route r, Cred c, Api.Response resp, long headA, long headB) {
         if (c != Cred.OTHER_TENANT && c != Cred.OTHER_USER) return;
         if (r.kind() == Kind.OWN_USER) {
-            assertTrue(resp.body().contains("\"events\":[]") || !resp.body().contains("secret.a"), r + " with " + c + " saw the subject's data: " + resp.body());
+            assertTrue(
+                    resp.body().contains("\"events\":[]") || !resp.body().contains("secret.a"),
+                    r + " with " + c + " saw the subject's data: " + resp.body());
         }
         if (r.kind() == Kind.USER_WRITE && c == Cred.OTHER_TENANT) {
             assertEquals(headA, head(A), r + " with " + c + " wrote into the subject's tenant");
@@ -272,7 +320,10 @@ class TestAuthMatrix {
     static void isolatedStream(Route r, Cred c, RawSse s) throws InterruptedException {
         if (c != Cred.OTHER_TENANT && c != Cred.OTHER_USER) return;
         String w = token(A, USER, EnumSet.of(Scope.EVENTS_WRITE));
-        assertEquals(201, api.post("/api/v1/users/" + USER + "/events", w, Map.of("type", "secret.b")).status());
+        assertEquals(
+                201,
+                api.post("/api/v1/users/" + USER + "/events", w, Map.of("type", "secret.b"))
+                        .status());
         assertNull(s.next(Duration.ofMillis(300)), r + " with " + c + " received the subject's event");
     }
 }

@@ -1,12 +1,11 @@
 package dev.herald.reliability;
 
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
 import dev.herald.database.DatabaseUrl;
 import dev.herald.testing.Api;
 import io.zonky.test.db.postgres.embedded.EmbeddedPostgres;
-import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.Timeout;
-import org.junit.jupiter.api.io.TempDir;
-
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.net.ServerSocket;
@@ -22,9 +21,9 @@ import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
-
-import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertTrue;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
 
 /**
  * Fault 2: PostgreSQL itself stops mid-stream and comes back on the same port and data. While
@@ -70,8 +69,12 @@ class TestDatabaseRestart {
                 String read = a0.mint(TENANT, user, "events:read");
                 readTokens.add(read);
                 for (int r = 0; r < 2; r++) {
-                    followers.add(new Follower("/api/v1/events", read, 0,
-                            Follower.port(cluster.replica(r).port()), Follower.port(cluster.replica(1 - r).port())));
+                    followers.add(new Follower(
+                            "/api/v1/events",
+                            read,
+                            0,
+                            Follower.port(cluster.replica(r).port()),
+                            Follower.port(cluster.replica(1 - r).port())));
                     followerUser.add(user);
                 }
             }
@@ -79,9 +82,18 @@ class TestDatabaseRestart {
 
             // A client catching up on a long backlog, reading slowly: the server keeps querying
             // the database for it, so the outage hits it mid-catch-up.
-            Pg.execute(url, "SELECT herald.publish_user_event('" + TENANT + "', 'rc', 'chaos.bulk', jsonb_build_object('w', -1, 'i', g, 'pad', repeat('x', 1000)))"
-                    + " FROM generate_series(1, " + BACKLOG + ") g");
-            Follower slow = new Follower(8 * 1024, 2, "/api/v1/events", a0.mint(TENANT, "rc", "events:read"), 0, Follower.port(cluster.replica(0).port()));
+            Pg.execute(
+                    url,
+                    "SELECT herald.publish_user_event('" + TENANT
+                            + "', 'rc', 'chaos.bulk', jsonb_build_object('w', -1, 'i', g, 'pad', repeat('x', 1000)))"
+                            + " FROM generate_series(1, " + BACKLOG + ") g");
+            Follower slow = new Follower(
+                    8 * 1024,
+                    2,
+                    "/api/v1/events",
+                    a0.mint(TENANT, "rc", "events:read"),
+                    0,
+                    Follower.port(cluster.replica(0).port()));
             assertTrue(slow.awaitConnected(Duration.ofSeconds(10)));
 
             Writers writers = Writers.start(4, 1_000_000, Duration.ofMillis(30), i -> apis[i % 2], write, USERS, null);
@@ -140,7 +152,9 @@ class TestDatabaseRestart {
                 assertEquals(503, f.status(), f.toString());
                 assertTrue(f.body().contains("\"code\":\"database_unavailable\""), f.toString());
             }
-            assertTrue(writers.published.size() >= acknowledgedBefore + 40, "writes did not resume: " + writers.published.size());
+            assertTrue(
+                    writers.published.size() >= acknowledgedBefore + 40,
+                    "writes did not resume: " + writers.published.size());
 
             for (int i = 0; i < followers.size(); i++) {
                 Follower f = followers.get(i);
@@ -156,7 +170,8 @@ class TestDatabaseRestart {
                 assertTrue(f.awaitId(committed.size(), Duration.ofSeconds(30)), f.toString());
                 Thread.sleep(i == 0 ? 300 : 0);
                 Ledger.Figures fig = Ledger.compare(committed, f);
-                System.out.println("[fault 2] " + user + " via replica " + (i % 2) + ": " + fig + " acked=" + acked.size() + " " + f);
+                System.out.println("[fault 2] " + user + " via replica " + (i % 2) + ": " + fig + " acked="
+                        + acked.size() + " " + f);
                 Ledger.assertExact(fig, f.toString());
             }
             List<Writers.Published> backlog = committed(url, "rc");
@@ -167,11 +182,15 @@ class TestDatabaseRestart {
             Ledger.assertExact(slowFig, slow.toString());
             assertEquals(1, slow.connects.get(), "the catching-up stream must survive the outage: " + slow);
             slow.close();
-            System.out.println("[fault 2] stop took " + stoppedMs + " ms; both /readyz 503 at " + notReadyMs + " ms; refused write answered at "
-                    + downMs + " ms; a probe while down took " + probeMs + " ms; restarted at " + restartedMs + " ms; both ready at " + readyMs + " ms; writes refused=" + writers.failures.size()
-                    + " acknowledged=" + writers.published.size() + "; listener reconnects=" + cluster.replica(0).listener().reconnects()
+            System.out.println("[fault 2] stop took " + stoppedMs + " ms; both /readyz 503 at " + notReadyMs
+                    + " ms; refused write answered at "
+                    + downMs + " ms; a probe while down took " + probeMs + " ms; restarted at " + restartedMs
+                    + " ms; both ready at " + readyMs + " ms; writes refused=" + writers.failures.size()
+                    + " acknowledged=" + writers.published.size() + "; listener reconnects="
+                    + cluster.replica(0).listener().reconnects()
                     + "/" + cluster.replica(1).listener().reconnects());
-            assertTrue(cluster.replica(0).listener().reconnects() >= 1 && cluster.replica(1).listener().reconnects() >= 1);
+            assertTrue(cluster.replica(0).listener().reconnects() >= 1
+                    && cluster.replica(1).listener().reconnects() >= 1);
             followers.forEach(Follower::close);
         } finally {
             pg.close();
@@ -182,7 +201,8 @@ class TestDatabaseRestart {
         return (System.nanoTime() - t0) / 1_000_000;
     }
 
-    private static Api.Response awaitStatus(Api api, String path, int status, Duration timeout) throws InterruptedException {
+    private static Api.Response awaitStatus(Api api, String path, int status, Duration timeout)
+            throws InterruptedException {
         long until = System.nanoTime() + timeout.toNanos();
         Api.Response r;
         do {
@@ -196,9 +216,11 @@ class TestDatabaseRestart {
     /** The stream as committed: (cursor, writer, seq) in cursor order. */
     private static List<Writers.Published> committed(DatabaseUrl url, String user) throws Exception {
         List<Writers.Published> out = new ArrayList<>();
-        try (Connection c = Pg.connect(url); Statement st = c.createStatement();
-             ResultSet rs = st.executeQuery("SELECT cursor, (data->>'w')::int, (data->>'i')::int FROM herald.events WHERE tenant = '"
-                     + TENANT + "' AND stream = 'user:" + user + "' ORDER BY cursor")) {
+        try (Connection c = Pg.connect(url);
+                Statement st = c.createStatement();
+                ResultSet rs = st.executeQuery(
+                        "SELECT cursor, (data->>'w')::int, (data->>'i')::int FROM herald.events WHERE tenant = '"
+                                + TENANT + "' AND stream = 'user:" + user + "' ORDER BY cursor")) {
             while (rs.next()) out.add(new Writers.Published(user, rs.getLong(1), rs.getInt(2), rs.getInt(3)));
         }
         return out;

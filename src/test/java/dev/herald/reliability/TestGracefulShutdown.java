@@ -1,10 +1,10 @@
 package dev.herald.reliability;
 
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
 import dev.herald.testing.Api;
 import dev.herald.testing.TestServer;
-import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.Timeout;
-
 import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.net.Socket;
@@ -13,9 +13,8 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
-
-import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertTrue;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
 
 /**
  * Fault 3: a replica is stopped (what SIGTERM does) with many open SSE clients. It stops
@@ -44,7 +43,8 @@ class TestGracefulShutdown {
             }
             List<Follower> followers = new ArrayList<>();
             for (int i = 0; i < CLIENTS; i++) {
-                followers.add(new Follower("/api/v1/events", reads.get(i % USERS), 0, Follower.port(port0), Follower.port(port1)));
+                followers.add(new Follower(
+                        "/api/v1/events", reads.get(i % USERS), 0, Follower.port(port0), Follower.port(port1)));
             }
             for (Follower f : followers) assertTrue(f.awaitConnected(Duration.ofSeconds(30)), f.toString());
             long until = System.nanoTime() + Duration.ofSeconds(20).toNanos();
@@ -111,7 +111,8 @@ class TestGracefulShutdown {
                 published += fig.published();
                 delivered += fig.delivered();
             }
-            System.out.println("[fault 3] " + CLIENTS + " SSE clients: stop took " + stopMs + " ms; clean ends=" + clean + " aborted=" + aborted
+            System.out.println("[fault 3] " + CLIENTS + " SSE clients: stop took " + stopMs + " ms; clean ends=" + clean
+                    + " aborted=" + aborted
                     + "; probes after the first end=" + probes.get() + " accepted=" + acceptedAfterFirstEnd.get()
                     + "; events committed=" + writers.published.size() + " delivered (sum over clients)=" + delivered
                     + " expected=" + published + " lost=0 dup=0; " + writers.latencySummary());
@@ -119,7 +120,10 @@ class TestGracefulShutdown {
             assertEquals(CLIENTS, clean, "every stream must end cleanly");
             assertEquals(0, aborted);
             assertTrue(probes.get() > 0, "the port was never probed after the first stream ended");
-            assertEquals(0, acceptedAfterFirstEnd.get(), "the stopping replica accepted connections after it began ending streams");
+            assertEquals(
+                    0,
+                    acceptedAfterFirstEnd.get(),
+                    "the stopping replica accepted connections after it began ending streams");
             followers.forEach(Follower::close);
         }
     }

@@ -1,19 +1,18 @@
 package dev.herald.reliability;
 
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
 import dev.herald.Herald;
 import dev.herald.database.DatabaseUrl;
 import dev.herald.testing.Api;
 import dev.herald.testing.TestDatabase;
-import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.Timeout;
-
 import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
-
-import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertNotEquals;
-import static org.junit.jupiter.api.Assertions.assertTrue;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
 
 /**
  * Fault 7: the listener's TCP connection goes half-open — a proxy between it and PostgreSQL
@@ -29,7 +28,10 @@ class TestHalfOpenListener {
     void a_frozen_listener_connection_is_detected_within_the_deadline_and_nothing_is_lost() throws Exception {
         DatabaseUrl direct = TestDatabase.fresh();
         try (TcpProxy proxy = new TcpProxy(direct.host(), direct.port());
-             Cluster cluster = Cluster.start(new DatabaseUrl("127.0.0.1", proxy.port(), direct.database(), direct.user(), direct.password()), 1, c -> c)) {
+                Cluster cluster = Cluster.start(
+                        new DatabaseUrl("127.0.0.1", proxy.port(), direct.database(), direct.user(), direct.password()),
+                        1,
+                        c -> c)) {
             Herald h = cluster.replica(0);
             Api api = cluster.api(0);
             assertEquals(1, proxy.open("herald-listener"), "the listener must connect through the proxy");
@@ -44,11 +46,13 @@ class TestHalfOpenListener {
                 long reconnectsBefore = h.listener().reconnects();
                 long frozenAt = System.nanoTime();
                 assertEquals(1, proxy.freeze("herald-listener"));
-                while (h.listener().connected() && System.nanoTime() - frozenAt < Duration.ofSeconds(10).toNanos()) Thread.sleep(10);
+                while (h.listener().connected()
+                        && System.nanoTime() - frozenAt < Duration.ofSeconds(10).toNanos()) Thread.sleep(10);
                 long detectedMs = (System.nanoTime() - frozenAt) / 1_000_000;
                 // test config: self-ping every 300 ms, deadline 1,500 ms; allow a loaded machine slack
                 assertTrue(detectedMs < 4_000, "the watchdog took " + detectedMs + " ms to notice");
-                while (h.listener().reconnects() == reconnectsBefore && System.nanoTime() - frozenAt < Duration.ofSeconds(15).toNanos()) Thread.sleep(10);
+                while (h.listener().reconnects() == reconnectsBefore
+                        && System.nanoTime() - frozenAt < Duration.ofSeconds(15).toNanos()) Thread.sleep(10);
                 long recoveredMs = (System.nanoTime() - frozenAt) / 1_000_000;
                 assertEquals(reconnectsBefore + 1, h.listener().reconnects());
                 assertNotEquals(oldPid, h.listener().backendPid());
@@ -60,14 +64,18 @@ class TestHalfOpenListener {
                 assertTrue(f.awaitId(committed.size(), Duration.ofSeconds(15)), f.toString());
                 Thread.sleep(200);
                 Ledger.Figures fig = Ledger.compare(committed, f);
-                System.out.println("[fault 7] frozen listener detected after " + detectedMs + " ms, reconnected after " + recoveredMs + " ms; " + fig);
+                System.out.println("[fault 7] frozen listener detected after " + detectedMs + " ms, reconnected after "
+                        + recoveredMs + " ms; " + fig);
                 Ledger.assertExact(fig, f.toString());
                 assertEquals(1, f.connects.get(), f.toString());
 
                 // The stale backend would pin the cluster-wide NOTIFY queue: the listener ends it.
                 long until = System.nanoTime() + Duration.ofSeconds(10).toNanos();
-                while (Pg.scalar(direct, "SELECT count(*) FROM pg_stat_activity WHERE pid = ?", oldPid) > 0 && System.nanoTime() < until) Thread.sleep(50);
-                assertEquals(0, Pg.scalar(direct, "SELECT count(*) FROM pg_stat_activity WHERE pid = ?", oldPid),
+                while (Pg.scalar(direct, "SELECT count(*) FROM pg_stat_activity WHERE pid = ?", oldPid) > 0
+                        && System.nanoTime() < until) Thread.sleep(50);
+                assertEquals(
+                        0,
+                        Pg.scalar(direct, "SELECT count(*) FROM pg_stat_activity WHERE pid = ?", oldPid),
                         "the half-open listener's backend must be terminated");
             }
         }

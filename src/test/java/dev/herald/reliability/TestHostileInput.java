@@ -1,16 +1,14 @@
 package dev.herald.reliability;
 
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assertions.fail;
+
 import dev.herald.testing.Api;
 import dev.herald.testing.TestServer;
 import dev.herald.web.Params;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
-import org.junit.jupiter.api.MethodOrderer;
-import org.junit.jupiter.api.Order;
-import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.TestMethodOrder;
-import org.junit.jupiter.api.Timeout;
-
 import java.io.ByteArrayOutputStream;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
@@ -20,12 +18,13 @@ import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.TimeUnit;
 import java.util.regex.Pattern;
-
-import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertFalse;
-import static org.junit.jupiter.api.Assertions.assertNotNull;
-import static org.junit.jupiter.api.Assertions.assertTrue;
-import static org.junit.jupiter.api.Assertions.fail;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.MethodOrderer;
+import org.junit.jupiter.api.Order;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestMethodOrder;
+import org.junit.jupiter.api.Timeout;
 
 /**
  * Hostile input, generated from a seed: random bytes, huge, negative and unicode cursors,
@@ -45,7 +44,7 @@ class TestHostileInput {
     static TestServer server;
     static Api api;
     static int port;
-    static String userWrite;   // hank's own token: may write only to user:hank
+    static String userWrite; // hank's own token: may write only to user:hank
     static String userRead;
     static long tokensBefore;
     static long tenantsBefore;
@@ -64,7 +63,8 @@ class TestHostileInput {
 
     @AfterAll
     static void stop() {
-        System.out.println("[hostile] seed=" + Hostile.SEED + " cases=" + cases + ": all answered with documented 4xx JSON; nothing written");
+        System.out.println("[hostile] seed=" + Hostile.SEED + " cases=" + cases
+                + ": all answered with documented 4xx JSON; nothing written");
         server.close();
     }
 
@@ -77,7 +77,11 @@ class TestHostileInput {
         Api.Response r = new Api.Response(status, body, Map.of());
         assertNotNull(r.errorCode(), what + " -> " + body);
         assertTrue(r.errorCode().matches("[a-z][a-z0-9_]*"), what + " -> " + body);
-        assertFalse(body.contains("Exception") || body.contains("\tat ") || body.contains("dev.herald") || body.contains("<html"),
+        assertFalse(
+                body.contains("Exception")
+                        || body.contains("\tat ")
+                        || body.contains("dev.herald")
+                        || body.contains("<html"),
                 what + " leaks internals: " + body);
     }
 
@@ -144,14 +148,18 @@ class TestHostileInput {
                     continue;
                 }
             }
-            String what = "cursor '" + c + "' (" + (where == 0 ? "header" : where == 1 ? "?after on SSE" : "backlog") + ")";
+            String what =
+                    "cursor '" + c + "' (" + (where == 0 ? "header" : where == 1 ? "?after on SSE" : "backlog") + ")";
             assertClientError(what, status, ctype, body);
             assertEquals(400, status, what + " -> " + body);
             String code = new Api.Response(status, body, Map.of()).errorCode();
             // Jetty itself refuses control characters in a header value (400 bad_request)
             boolean jettyRefuses = where == 0 && c.chars().anyMatch(ch -> ch < 0x20 && ch != '\t');
             if (valid != null && !jettyRefuses) assertEquals("cursor_ahead", code, what + " -> " + body);
-            else assertTrue(code.equals("invalid_cursor") || (jettyRefuses && code.equals("bad_request")), what + " -> " + body);
+            else
+                assertTrue(
+                        code.equals("invalid_cursor") || (jettyRefuses && code.equals("bad_request")),
+                        what + " -> " + body);
         }
     }
 
@@ -160,27 +168,58 @@ class TestHostileInput {
     void hostile_ids_and_path_traversal_never_reach_a_stream() throws Exception {
         Hostile h = new Hostile(2);
         for (int n = 0; n < 100; n++) {
-            String id = n % 4 == 0 ? h.pick(List.of("..", "../..", "..%2f..%2fadmin", "%2e%2e", "a/../hank", "hank/..", "hank%00", "hank%2f", "a;%zz", "a;%d\u00e9", "x".repeat(129), ""))
+            String id = n % 4 == 0
+                    ? h.pick(List.of(
+                            "..",
+                            "../..",
+                            "..%2f..%2fadmin",
+                            "%2e%2e",
+                            "a/../hank",
+                            "hank/..",
+                            "hank%00",
+                            "hank%2f",
+                            "a;%zz",
+                            "a;%d\u00e9",
+                            "x".repeat(129),
+                            ""))
                     : n % 4 == 1 ? "x".repeat(h.between(129, 5000)) : h.junk(40);
             if (id.equals("hank")) continue;
             String path = n % 4 == 0 ? id : Hostile.enc(id);
             if (uriAccepted(path)) {
-                Api.Response r = api.send("POST", "/api/v1/users/" + path + "/events", userWrite, Map.of("type", "x.y"), Map.of());
+                Api.Response r = api.send(
+                        "POST", "/api/v1/users/" + path + "/events", userWrite, Map.of("type", "x.y"), Map.of());
                 assertClientError("user id '" + id + "'", r);
             }
             // and raw, unencoded, as a client that does not care would send it
             String raw = id.replaceAll("[\\s\\p{Cntrl}]", "_");
-            RawHttp.Response rr = RawHttp.send(port, ("POST /api/v1/users/" + raw + "/events HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " + userWrite
-                    + "\r\nContent-Type: application/json\r\nContent-Length: 14\r\nConnection: close\r\n\r\n{\"type\":\"x.y\"}").getBytes(StandardCharsets.UTF_8));
+            RawHttp.Response rr = RawHttp.send(
+                    port,
+                    ("POST /api/v1/users/" + raw + "/events HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " + userWrite
+                                    + "\r\nContent-Type: application/json\r\nContent-Length: 14\r\nConnection: close\r\n\r\n{\"type\":\"x.y\"}")
+                            .getBytes(StandardCharsets.UTF_8));
             assertClientError("raw user id '" + raw + "'", rr);
         }
         for (int n = 0; n < 40; n++) {
-            String prefix = n % 2 == 0 ? h.junk(20) : h.pick(List.of("..", "../../tokens", "%2e%2e%2f", "*", "%", "AAAAAAA", "AAAAAAAAA"));
+            String prefix = n % 2 == 0
+                    ? h.junk(20)
+                    : h.pick(List.of("..", "../../tokens", "%2e%2e%2f", "*", "%", "AAAAAAA", "AAAAAAAAA"));
             if (n % 2 == 0) {
-                assertClientError("token prefix '" + prefix + "'", api.send("DELETE", "/api/v1/admin/tokens/" + Hostile.enc(prefix), TestServer.ADMIN_TOKEN, null, Map.of()));
+                assertClientError(
+                        "token prefix '" + prefix + "'",
+                        api.send(
+                                "DELETE",
+                                "/api/v1/admin/tokens/" + Hostile.enc(prefix),
+                                TestServer.ADMIN_TOKEN,
+                                null,
+                                Map.of()));
             } else {
-                assertClientError("raw token prefix '" + prefix + "'", RawHttp.send(port, "DELETE /api/v1/admin/tokens/" + prefix
-                        + " HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " + TestServer.ADMIN_TOKEN + "\r\nConnection: close\r\n\r\n"));
+                assertClientError(
+                        "raw token prefix '" + prefix + "'",
+                        RawHttp.send(
+                                port,
+                                "DELETE /api/v1/admin/tokens/" + prefix
+                                        + " HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " + TestServer.ADMIN_TOKEN
+                                        + "\r\nConnection: close\r\n\r\n"));
             }
         }
     }
@@ -209,14 +248,24 @@ class TestHostileInput {
                 case 2 -> h.junk(10);
                 default -> List.of(1, 2);
             };
-            Map<String, Object> body = n % 5 == 0 ? Map.of("tenant", TENANT, "user", tenant, "scopes", List.of("events:read"))
+            Map<String, Object> body = n % 5 == 0
+                    ? Map.of("tenant", TENANT, "user", tenant, "scopes", List.of("events:read"))
                     : Map.of("tenant", tenant, "scopes", scopes);
             Api.Response r = api.post("/api/v1/admin/tokens", TestServer.ADMIN_TOKEN, body);
             assertClientError("mint " + body, r);
             assertEquals(400, r.status(), r.toString());
         }
         // Bodies that are not what they claim to be.
-        List<String> bodies = new ArrayList<>(List.of("", "null", "[]", "\"x\"", "1", "{", "{\"type\":", "{\"type\":\"a.b\"}}", "{\"type\":\"a.b\"} {}",
+        List<String> bodies = new ArrayList<>(List.of(
+                "",
+                "null",
+                "[]",
+                "\"x\"",
+                "1",
+                "{",
+                "{\"type\":",
+                "{\"type\":\"a.b\"}}",
+                "{\"type\":\"a.b\"} {}",
                 "{\"type\":\"a.b\",\"data\":" + Hostile.nested(100_000, false) + "}",
                 "{\"type\":\"a.b\",\"data\":" + Hostile.nested(20_000, true) + "}",
                 "{\"type\":\"a.b\",\"data\":" + Hostile.nested(65, false) + "}",
@@ -226,7 +275,9 @@ class TestHostileInput {
                 "{\"type\":\"a.b\",\"data\":{\"\\u0000\":1}}",
                 "{\"type\":\"a.b\",\"data\":\"\\ud800\"}",
                 "{\"type\":\"a.b\",\"data\":{\"a\":1,\"a\":2},\"type\":\"A B\"}",
-                "{'type':'a.b'}", "{\"type\":\"a.b\",}", "\u00ff\u00fe{}"));
+                "{'type':'a.b'}",
+                "{\"type\":\"a.b\",}",
+                "\u00ff\u00fe{}"));
         for (int n = 0; n < 40; n++) bodies.add(h.junk(300));
         for (String b : bodies) {
             String what = "body " + (b.length() > 80 ? b.substring(0, 80) + "…" : b);
@@ -243,14 +294,16 @@ class TestHostileInput {
         byte[] tenMb = new byte[10 * 1024 * 1024];
         java.util.Arrays.fill(tenMb, (byte) 'x');
         byte[] head = ("POST /api/v1/users/hank/events HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " + userWrite
-                + "\r\nContent-Type: application/json\r\nContent-Length: " + tenMb.length + "\r\n\r\n").getBytes(StandardCharsets.US_ASCII);
+                        + "\r\nContent-Type: application/json\r\nContent-Length: " + tenMb.length + "\r\n\r\n")
+                .getBytes(StandardCharsets.US_ASCII);
         RawHttp.Response r = RawHttp.send(port, concat(head, tenMb));
         assertClientError("10 MB body (Content-Length)", r);
         assertEquals(413, r.status());
         // chunked, no length declared: refused once 64 KiB have been read
         ByteArrayOutputStream chunked = new ByteArrayOutputStream();
         chunked.write(("POST /api/v1/users/hank/events HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " + userWrite
-                + "\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n").getBytes(StandardCharsets.US_ASCII));
+                        + "\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n")
+                .getBytes(StandardCharsets.US_ASCII));
         for (int i = 0; i < 160; i++) {
             chunked.write("10000\r\n".getBytes(StandardCharsets.US_ASCII));
             chunked.write(tenMb, 0, 0x10000);
@@ -262,29 +315,37 @@ class TestHostileInput {
         assertEquals(413, r.status());
         // a body just over the limit, which Jetty has mostly received when it answers: the
         // answer says the connection closes, so a pooling client does not reuse it
-        Api.Response over = api.post("/api/v1/users/hank/events", userWrite, "{\"type\":\"a.b\",\"data\":\"" + "x".repeat(70_000) + "\"}");
+        Api.Response over = api.post(
+                "/api/v1/users/hank/events", userWrite, "{\"type\":\"a.b\",\"data\":\"" + "x".repeat(70_000) + "\"}");
         assertClientError("a 70 KB body", over);
         assertEquals(413, over.status());
         assertEquals("close", over.header("Connection"));
         assertEquals(200, api.get("/api/v1/events/backlog", userRead).status(), "the client's next request works");
 
-        StringBuilder many = new StringBuilder("GET /api/v1/events/backlog HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " + userRead + "\r\n");
-        for (int i = 0; i < 5_000; i++) many.append("X-Flood-").append(i).append(": ").append(i).append("\r\n");
+        StringBuilder many = new StringBuilder(
+                "GET /api/v1/events/backlog HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " + userRead + "\r\n");
+        for (int i = 0; i < 5_000; i++)
+            many.append("X-Flood-").append(i).append(": ").append(i).append("\r\n");
         r = RawHttp.send(port, many.append("\r\n").toString());
         assertClientError("5,000 headers", r);
         assertEquals(431, r.status());
-        r = RawHttp.send(port, "GET /api/v1/events/backlog HTTP/1.1\r\nHost: x\r\nCookie: " + "c=".repeat(40_000) + "\r\n\r\n");
+        r = RawHttp.send(
+                port, "GET /api/v1/events/backlog HTTP/1.1\r\nHost: x\r\nCookie: " + "c=".repeat(40_000) + "\r\n\r\n");
         assertClientError("an 80 KB header", r);
         assertEquals(431, r.status());
         r = RawHttp.send(port, "GET /api/v1/events/backlog?" + "a=1&".repeat(5_000) + " HTTP/1.1\r\nHost: x\r\n\r\n");
         assertClientError("a 20 KB URI", r);
         assertEquals(414, r.status());
         StringBuilder auths = new StringBuilder("GET /api/v1/events/backlog HTTP/1.1\r\nHost: x\r\n");
-        for (int i = 0; i < 50; i++) auths.append("Authorization: Bearer garbage").append(i).append("\r\n");
+        for (int i = 0; i < 50; i++)
+            auths.append("Authorization: Bearer garbage").append(i).append("\r\n");
         r = RawHttp.send(port, auths.append("\r\n").toString());
         assertClientError("50 Authorization headers", r);
         assertEquals(401, r.status());
-        r = RawHttp.send(port, "GET /api/v1/events/backlog HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " + "t".repeat(6_000) + "\r\n\r\n");
+        r = RawHttp.send(
+                port,
+                "GET /api/v1/events/backlog HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " + "t".repeat(6_000)
+                        + "\r\n\r\n");
         assertClientError("a 6 KB token", r);
         assertEquals(401, r.status());
     }
@@ -306,20 +367,30 @@ class TestHostileInput {
             answered++;
             assertClientError("random bytes #" + n, r);
         }
-        for (String req : List.of("HELLO\r\n\r\n", "GET /%zz HTTP/1.1\r\nHost: x\r\n\r\n", "GET /healthz HTTP/1.1\r\n\r\n",
+        for (String req : List.of(
+                "HELLO\r\n\r\n",
+                "GET /%zz HTTP/1.1\r\nHost: x\r\n\r\n",
+                "GET /healthz HTTP/1.1\r\n\r\n",
                 "POST /api/v1/users/hank/events HTTP/1.1\r\nHost: x\r\nContent-Length: abc\r\n\r\n",
                 "POST /api/v1/users/hank/events HTTP/1.1\r\nHost: x\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\n",
-                "GET /api/v1/users/%00/events HTTP/1.1\r\nHost: x\r\n\r\n", "OPTIONS * HTTP/1.1\r\nHost: x\r\n\r\n",
+                "GET /api/v1/users/%00/events HTTP/1.1\r\nHost: x\r\n\r\n",
+                "OPTIONS * HTTP/1.1\r\nHost: x\r\n\r\n",
                 "GET /api/v1/events HTTP/1.1\r\nHost: x\r\nAccept: text/html\r\n\r\n")) {
             assertClientError(req.substring(0, req.indexOf('\r')), RawHttp.send(port, req));
         }
         // Jetty closes the connection after a request it could not parse: the answer says so
-        assertEquals("close", RawHttp.send(port, "GET /%zz HTTP/1.1\r\nHost: x\r\n\r\n").header("connection"));
+        assertEquals(
+                "close",
+                RawHttp.send(port, "GET /%zz HTTP/1.1\r\nHost: x\r\n\r\n").header("connection"));
         // An unknown HTTP version is not a client error in HTTP's terms (505), but JSON all the same.
         RawHttp.Response v = RawHttp.send(port, "GET /healthz HTTP/9.9\r\nHost: x\r\n\r\n");
         assertEquals(505, v.status());
-        assertTrue(v.header("content-type").startsWith("application/json") && v.body().contains("\"code\":\"http_version_not_supported\""), v.toString());
-        System.out.println("[hostile] random bytes: " + answered + " of 80 answered (400 JSON), the rest dropped mid-request");
+        assertTrue(
+                v.header("content-type").startsWith("application/json")
+                        && v.body().contains("\"code\":\"http_version_not_supported\""),
+                v.toString());
+        System.out.println(
+                "[hostile] random bytes: " + answered + " of 80 answered (400 JSON), the rest dropped mid-request");
     }
 
     @Test
@@ -331,12 +402,17 @@ class TestHostileInput {
         assertEquals(0, Pg.scalar(db, "SELECT count(*) FROM herald.events"), "hostile input wrote events");
         assertEquals(0, Pg.scalar(db, "SELECT count(*) FROM herald.streams"), "hostile input created streams");
         assertEquals(tokensBefore, Pg.scalar(db, "SELECT count(*) FROM herald.tokens"), "hostile input minted tokens");
-        assertEquals(tenantsBefore, Pg.scalar(db, "SELECT count(*) FROM herald.tenants"), "hostile input created tenants");
-        assertEquals(0, Pg.scalar(db, "SELECT count(*) FROM herald.tokens WHERE revoked_at IS NOT NULL"), "hostile input revoked tokens");
+        assertEquals(
+                tenantsBefore, Pg.scalar(db, "SELECT count(*) FROM herald.tenants"), "hostile input created tenants");
+        assertEquals(
+                0,
+                Pg.scalar(db, "SELECT count(*) FROM herald.tokens WHERE revoked_at IS NOT NULL"),
+                "hostile input revoked tokens");
         // and it still does its job
         try (RawSse s = RawSse.open(port, "/api/v1/events", userRead, null)) {
             assertEquals(200, s.status);
-            Api.Response r = api.post("/api/v1/users/hank/events", userWrite, Map.of("type", "still.alive", "data", Map.of("ok", true)));
+            Api.Response r = api.post(
+                    "/api/v1/users/hank/events", userWrite, Map.of("type", "still.alive", "data", Map.of("ok", true)));
             assertEquals(201, r.status(), r.toString());
             RawSse.Event e = s.next(Duration.ofSeconds(5));
             assertNotNull(e);
@@ -357,8 +433,14 @@ class TestHostileInput {
 
     static RawHttp.Response rawPost(String path, String token, String body) throws java.io.IOException {
         byte[] b = body.getBytes(StandardCharsets.UTF_8);
-        return RawHttp.send(port, concat(("POST " + path + " HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " + token
-                + "\r\nContent-Type: application/json\r\nContent-Length: " + b.length + "\r\nConnection: close\r\n\r\n").getBytes(StandardCharsets.US_ASCII), b));
+        return RawHttp.send(
+                port,
+                concat(
+                        ("POST " + path + " HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " + token
+                                        + "\r\nContent-Type: application/json\r\nContent-Length: " + b.length
+                                        + "\r\nConnection: close\r\n\r\n")
+                                .getBytes(StandardCharsets.US_ASCII),
+                        b));
     }
 
     private static byte[] concat(byte[] a, byte[] b) {

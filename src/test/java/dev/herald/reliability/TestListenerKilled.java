@@ -1,20 +1,19 @@
 package dev.herald.reliability;
 
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
 import dev.herald.Herald;
 import dev.herald.testing.Api;
 import dev.herald.testing.TestServer;
-import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.Timeout;
-
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
-
-import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertTrue;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
 
 /**
  * Fault 1: the LISTEN connection's backend is killed (pg_terminate_backend) again and again on
@@ -36,7 +35,11 @@ class TestListenerKilled {
             for (String user : USERS) {
                 String read = api.mint(TENANT, user, "events:read");
                 for (int r = 0; r < 2; r++) {
-                    followers.add(new Follower("/api/v1/events", read, 0, Follower.port(server.replica(r).port())));
+                    followers.add(new Follower(
+                            "/api/v1/events",
+                            read,
+                            0,
+                            Follower.port(server.replica(r).port())));
                     followerUser.add(user);
                 }
             }
@@ -84,10 +87,13 @@ class TestListenerKilled {
                 assertEquals(committed.size(), Pg.events(server.databaseUrl(), TENANT, followerUser.get(i)));
                 assertEquals(1, f.connects.get(), "the SSE connection itself must survive listener loss: " + f);
             }
-            long reconnects = server.replica(0).listener().reconnects() + server.replica(1).listener().reconnects();
+            long reconnects = server.replica(0).listener().reconnects()
+                    + server.replica(1).listener().reconnects();
             System.out.println("[fault 1] listener kills=" + kills.get() + " reconnects=" + reconnects);
             assertTrue(kills.get() >= 6, "the killer must have struck repeatedly: " + kills.get());
-            assertTrue(reconnects >= kills.get(), "every kill must be followed by a reconnect: kills=" + kills + " reconnects=" + reconnects);
+            assertTrue(
+                    reconnects >= kills.get(),
+                    "every kill must be followed by a reconnect: kills=" + kills + " reconnects=" + reconnects);
             followers.forEach(Follower::close);
         }
     }

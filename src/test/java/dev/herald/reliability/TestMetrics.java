@@ -1,5 +1,8 @@
 package dev.herald.reliability;
 
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
 import ch.qos.logback.classic.Level;
 import ch.qos.logback.classic.Logger;
 import ch.qos.logback.classic.spi.ILoggingEvent;
@@ -7,10 +10,6 @@ import ch.qos.logback.core.read.ListAppender;
 import dev.herald.Herald;
 import dev.herald.testing.Api;
 import dev.herald.testing.TestServer;
-import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.Timeout;
-import org.slf4j.LoggerFactory;
-
 import java.sql.Connection;
 import java.sql.Statement;
 import java.time.Duration;
@@ -19,9 +18,9 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import java.util.function.DoublePredicate;
-
-import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertTrue;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.slf4j.LoggerFactory;
 
 /**
  * /metrics exposes what an operator needs, with exact values: open SSE connections, events
@@ -46,10 +45,20 @@ class TestMetrics {
             Herald h = server.herald();
             Api api = server.api();
             String text = scrape(api);
-            for (String name : List.of("herald_sse_connections ", "herald_events_published_total ", "herald_events_delivered_total ",
-                    "herald_listener_reconnects_total ", "herald_resyncs_total ", "herald_slow_clients_dropped_total ",
-                    "herald_commit_to_send_seconds_bucket{", "herald_commit_to_send_seconds_count ", "herald_notify_queue_usage ",
-                    "hikaricp_connections_active{", "hikaricp_connections_idle{", "hikaricp_connections_pending{", "hikaricp_connections_max{",
+            for (String name : List.of(
+                    "herald_sse_connections ",
+                    "herald_events_published_total ",
+                    "herald_events_delivered_total ",
+                    "herald_listener_reconnects_total ",
+                    "herald_resyncs_total ",
+                    "herald_slow_clients_dropped_total ",
+                    "herald_commit_to_send_seconds_bucket{",
+                    "herald_commit_to_send_seconds_count ",
+                    "herald_notify_queue_usage ",
+                    "hikaricp_connections_active{",
+                    "hikaricp_connections_idle{",
+                    "hikaricp_connections_pending{",
+                    "hikaricp_connections_max{",
                     "herald_listener_connected ")) {
                 assertTrue(text.contains("\n" + name) || text.startsWith(name), "/metrics lacks " + name.trim());
             }
@@ -61,12 +70,17 @@ class TestMetrics {
             List<RawSse> streams = new ArrayList<>();
             for (int i = 0; i < 3; i++) streams.add(RawSse.open(h.port(), "/api/v1/events", read, null));
             awaitValue(api, "herald_sse_connections", v -> v == 3);
-            for (int i = 1; i <= 5; i++) assertEquals(201, api.post("/api/v1/users/mia/events", write, Map.of("type", "m.tick", "data", Map.of("i", i))).status());
+            for (int i = 1; i <= 5; i++)
+                assertEquals(
+                        201,
+                        api.post("/api/v1/users/mia/events", write, Map.of("type", "m.tick", "data", Map.of("i", i)))
+                                .status());
             for (RawSse s : streams) for (int i = 0; i < 5; i++) assertTrue(s.next(Duration.ofSeconds(5)) != null);
             text = scrape(api);
             assertEquals(5, value(text, "herald_events_published_total"));
             assertEquals(15, value(text, "herald_events_delivered_total"));
-            assertEquals(15, value(text, "herald_commit_to_send_seconds_count"), "one latency observation per delivery");
+            assertEquals(
+                    15, value(text, "herald_commit_to_send_seconds_count"), "one latency observation per delivery");
             assertTrue(value(text, "herald_commit_to_send_seconds_sum") > 0);
 
             // A killed listener: one reconnect, one resync of every local stream.
@@ -82,29 +96,52 @@ class TestMetrics {
             // NOTIFY queue usage: a LISTENer stuck in a transaction pins the queue's tail while
             // events are published; the sampler sees it grow, and fall back once it commits.
             awaitValue(api, "herald_notify_queue_usage", v -> v == 0);
-            try (Connection stuck = Pg.connect(server.databaseUrl()); Statement st = stuck.createStatement()) {
+            try (Connection stuck = Pg.connect(server.databaseUrl());
+                    Statement st = stuck.createStatement()) {
                 st.execute("LISTEN metrics_test_stuck");
                 stuck.setAutoCommit(false);
                 st.execute("SELECT 1");
-                Pg.execute(server.databaseUrl(), "SELECT herald.publish_user_event('" + TENANT + "', 'nobody', 'q.fill', jsonb_build_object('i', g)) FROM generate_series(1, 2000) g");
+                Pg.execute(
+                        server.databaseUrl(),
+                        "SELECT herald.publish_user_event('" + TENANT
+                                + "', 'nobody', 'q.fill', jsonb_build_object('i', g)) FROM generate_series(1, 2000) g");
                 text = awaitValue(api, "herald_notify_queue_usage", v -> v > 0);
                 double pinned = value(text, "herald_notify_queue_usage");
                 stuck.commit();
                 stuck.setAutoCommit(true);
                 st.execute("UNLISTEN *");
                 awaitValue(api, "herald_notify_queue_usage", v -> v == 0);
-                System.out.println("[metrics] NOTIFY queue usage with a stuck listener after 2,000 notifies: " + pinned + ", then 0 once it committed");
+                System.out.println("[metrics] NOTIFY queue usage with a stuck listener after 2,000 notifies: " + pinned
+                        + ", then 0 once it committed");
             }
         } finally {
             connections.detachAppender(lines);
             connections.setLevel(level);
         }
-        List<String> opens = lines.list.stream().map(ILoggingEvent::getFormattedMessage).filter(m -> m.startsWith("sse open ")).toList();
-        List<String> closes = lines.list.stream().map(ILoggingEvent::getFormattedMessage).filter(m -> m.startsWith("sse close ")).toList();
+        List<String> opens = lines.list.stream()
+                .map(ILoggingEvent::getFormattedMessage)
+                .filter(m -> m.startsWith("sse open "))
+                .toList();
+        List<String> closes = lines.list.stream()
+                .map(ILoggingEvent::getFormattedMessage)
+                .filter(m -> m.startsWith("sse close "))
+                .toList();
         assertEquals(3, opens.size(), "one line per connection opened: " + opens);
         assertEquals(3, closes.size(), "one line per connection closed: " + closes);
-        for (String l : opens) assertTrue(l.contains("tenant=" + TENANT) && l.contains("stream=user:mia") && l.contains("cursor=0") && l.contains("remote=127.0.0.1:"), l);
-        for (String l : closes) assertTrue(l.contains("reason=\"client closed\"") && l.contains("events=5") && l.contains("cursor=5") && l.contains("duration_ms="), l);
+        for (String l : opens)
+            assertTrue(
+                    l.contains("tenant=" + TENANT)
+                            && l.contains("stream=user:mia")
+                            && l.contains("cursor=0")
+                            && l.contains("remote=127.0.0.1:"),
+                    l);
+        for (String l : closes)
+            assertTrue(
+                    l.contains("reason=\"client closed\"")
+                            && l.contains("events=5")
+                            && l.contains("cursor=5")
+                            && l.contains("duration_ms="),
+                    l);
         assertTrue(lines.list.stream().allMatch(e -> e.getLevel() == Level.INFO));
     }
 
@@ -118,7 +155,8 @@ class TestMetrics {
     /** The value of a sample (the first, for labelled ones). */
     static double value(String text, String name) {
         for (String line : text.split("\n")) {
-            if (line.startsWith(name + " ") || line.startsWith(name + "{")) return Double.parseDouble(line.substring(line.lastIndexOf(' ') + 1));
+            if (line.startsWith(name + " ") || line.startsWith(name + "{"))
+                return Double.parseDouble(line.substring(line.lastIndexOf(' ') + 1));
         }
         throw new AssertionError(name + " not in /metrics");
     }

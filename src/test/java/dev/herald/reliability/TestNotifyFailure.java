@@ -1,13 +1,14 @@
 package dev.herald.reliability;
 
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
 import dev.herald.database.DatabaseUrl;
 import dev.herald.stream.StreamKey;
 import dev.herald.testing.Api;
 import dev.herald.testing.TestServer;
 import dev.herald.web.ApiException;
-import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.Timeout;
-
 import java.sql.Connection;
 import java.sql.SQLException;
 import java.sql.Statement;
@@ -15,10 +16,8 @@ import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
-
-import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertThrows;
-import static org.junit.jupiter.api.Assertions.assertTrue;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
 
 /**
  * Fault 6: NOTIFY fails. PostgreSQL queues a transaction's notifications at commit
@@ -40,9 +39,11 @@ class TestNotifyFailure {
             DatabaseUrl db = server.databaseUrl();
             String write = api.mint(TENANT, null, "events:write");
             String read = api.mint(TENANT, "nina", "events:read");
-            try (Follower f = new Follower("/api/v1/events", read, 0, Follower.port(server.herald().port()))) {
+            try (Follower f = new Follower(
+                    "/api/v1/events", read, 0, Follower.port(server.herald().port()))) {
                 assertTrue(f.awaitConnected(Duration.ofSeconds(10)));
-                for (int i = 1; i <= 3; i++) assertEquals(201, post(api, write, i).status());
+                for (int i = 1; i <= 3; i++)
+                    assertEquals(201, post(api, write, i).status());
 
                 Pg.execute(db, """
                         CREATE FUNCTION public.simulate_full_notify_queue() RETURNS trigger LANGUAGE plpgsql AS $$
@@ -58,18 +59,27 @@ class TestNotifyFailure {
                     assertEquals("notify_queue_full", r.errorCode(), r.toString());
                     assertTrue(r.header("Content-Type").startsWith("application/json"));
                     assertEquals("5", r.header("Retry-After"));
-                    assertTrue(!r.body().contains("Exception") && !r.body().contains("PL/pgSQL"), "no internals leak: " + r.body());
+                    assertTrue(
+                            !r.body().contains("Exception") && !r.body().contains("PL/pgSQL"),
+                            "no internals leak: " + r.body());
                 }
                 // Nothing was written: no rows, and the head did not move (cursors stay dense).
                 assertEquals(3, Pg.events(db, TENANT, "nina"));
-                assertEquals(3, Pg.scalar(db, "SELECT head FROM herald.streams WHERE tenant = ? AND stream = 'user:nina'", TENANT));
+                assertEquals(
+                        3,
+                        Pg.scalar(
+                                db,
+                                "SELECT head FROM herald.streams WHERE tenant = ? AND stream = 'user:nina'",
+                                TENANT));
 
                 // An application publishing from its own transaction: its domain rows roll back too.
                 Pg.execute(db, "CREATE TABLE public.orders (id int PRIMARY KEY)");
-                try (Connection c = Pg.connect(db); Statement st = c.createStatement()) {
+                try (Connection c = Pg.connect(db);
+                        Statement st = c.createStatement()) {
                     c.setAutoCommit(false);
                     st.execute("INSERT INTO public.orders VALUES (1)");
-                    st.execute("SELECT herald.publish_user_event('" + TENANT + "', 'nina', 'order.placed', '{\"w\":-1,\"i\":-1}')");
+                    st.execute("SELECT herald.publish_user_event('" + TENANT
+                            + "', 'nina', 'order.placed', '{\"w\":-1,\"i\":-1}')");
                     SQLException e = assertThrows(SQLException.class, c::commit);
                     assertEquals("54000", e.getSQLState());
                 }
@@ -88,7 +98,9 @@ class TestNotifyFailure {
                 assertTrue(f.awaitId(4, Duration.ofSeconds(10)), f.toString());
                 Thread.sleep(300);
                 Ledger.Figures fig = Ledger.compare(committed, f);
-                System.out.println("[fault 6] full NOTIFY queue: 3 writes refused with 503 notify_queue_full, 0 rows committed for them; " + fig);
+                System.out.println(
+                        "[fault 6] full NOTIFY queue: 3 writes refused with 503 notify_queue_full, 0 rows committed for them; "
+                                + fig);
                 Ledger.assertExact(fig, f.toString());
             }
         }
@@ -101,17 +113,25 @@ class TestNotifyFailure {
             DatabaseUrl db = server.databaseUrl();
             // In a transaction: the oversized NOTIFY fails at once, the event published before it
             // in the same transaction is never committed.
-            try (Connection c = Pg.connect(db); Statement st = c.createStatement()) {
+            try (Connection c = Pg.connect(db);
+                    Statement st = c.createStatement()) {
                 c.setAutoCommit(false);
                 st.execute("SELECT herald.publish_user_event('" + TENANT + "', 'otto', 'x.y', '{}')");
-                SQLException e = assertThrows(SQLException.class, () -> st.execute("SELECT pg_notify('herald', repeat('x', 8000))"));
+                SQLException e = assertThrows(
+                        SQLException.class, () -> st.execute("SELECT pg_notify('herald', repeat('x', 8000))"));
                 assertEquals("22023", e.getSQLState());
                 c.rollback();
             }
             assertEquals(0, Pg.events(db, TENANT, "otto"));
             // Herald's own transient signals check the limit before PostgreSQL does: 413.
-            ApiException tooBig = assertThrows(ApiException.class, () -> server.herald().publisher().signal(
-                    new StreamKey(TENANT, "user:otto"), "status", Api.JSON.valueToTree(Map.of("blob", "é".repeat(4_000)))));
+            ApiException tooBig = assertThrows(
+                    ApiException.class,
+                    () -> server.herald()
+                            .publisher()
+                            .signal(
+                                    new StreamKey(TENANT, "user:otto"),
+                                    "status",
+                                    Api.JSON.valueToTree(Map.of("blob", "é".repeat(4_000)))));
             assertEquals(413, tooBig.status());
             assertEquals("payload_too_large", tooBig.code());
         }

@@ -1,11 +1,11 @@
 package dev.herald.reliability;
 
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
 import dev.herald.Herald;
 import dev.herald.testing.Api;
 import dev.herald.testing.TestServer;
-import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.Timeout;
-
 import java.io.File;
 import java.net.ServerSocket;
 import java.nio.file.Files;
@@ -14,9 +14,8 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
-
-import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertTrue;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
 
 /**
  * Fault 3, as an operator sees it: a real Herald process (its own JVM, {@code Herald.main})
@@ -48,9 +47,17 @@ class TestSigterm {
             cmd.add("--enable-native-access=ALL-UNNAMED");
             cmd.addAll(launch);
             File log = Files.createTempFile("herald-sigterm", ".log").toFile();
-            ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(log);
-            pb.environment().put("HERALD_DATABASE_URL", server.databaseUrl().jdbcUrl() + "?user=" + server.databaseUrl().user()
-                    + (server.databaseUrl().password() == null ? "" : "&password=" + server.databaseUrl().password()));
+            ProcessBuilder pb =
+                    new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(log);
+            pb.environment()
+                    .put(
+                            "HERALD_DATABASE_URL",
+                            server.databaseUrl().jdbcUrl() + "?user="
+                                    + server.databaseUrl().user()
+                                    + (server.databaseUrl().password() == null
+                                            ? ""
+                                            : "&password="
+                                                    + server.databaseUrl().password()));
             pb.environment().put("HERALD_PORT", Integer.toString(port));
             pb.environment().put("HERALD_HOST", "127.0.0.1");
             pb.environment().put("HERALD_ADMIN_TOKEN", TestServer.ADMIN_TOKEN);
@@ -75,10 +82,16 @@ class TestSigterm {
                 String read = api.mint(TENANT, "tess", "events:read");
                 List<Follower> followers = new ArrayList<>();
                 for (int i = 0; i < 20; i++) {
-                    followers.add(new Follower("/api/v1/events", read, 0, Follower.port(port), Follower.port(server.herald().port())));
+                    followers.add(new Follower(
+                            "/api/v1/events",
+                            read,
+                            0,
+                            Follower.port(port),
+                            Follower.port(server.herald().port())));
                 }
                 for (Follower f : followers) assertTrue(f.awaitConnected(Duration.ofSeconds(20)));
-                Writers writers = Writers.start(2, 1_000_000, Duration.ofMillis(40), i -> api, write, List.of("tess"), null);
+                Writers writers =
+                        Writers.start(2, 1_000_000, Duration.ofMillis(40), i -> api, write, List.of("tess"), null);
                 Thread.sleep(800);
 
                 long t0 = System.nanoTime();
@@ -99,8 +112,9 @@ class TestSigterm {
                     assertEquals(2, f.connects.get(), f.toString());
                     clean += f.cleanEnds.get();
                 }
-                System.out.println("[fault 3/sigterm] " + launch.get(0) + ": exit code " + p.exitValue() + " after " + exitMs + " ms; "
-                        + clean + "/" + followers.size() + " streams ended cleanly; events=" + committed.size() + " lost=0 dup=0");
+                System.out.println("[fault 3/sigterm] " + launch.get(0) + ": exit code " + p.exitValue() + " after "
+                        + exitMs + " ms; " + clean + "/" + followers.size() + " streams ended cleanly; events="
+                        + committed.size() + " lost=0 dup=0");
                 assertEquals(0, p.exitValue(), output);
                 assertTrue(exitMs < 10_000, "exit took " + exitMs + " ms");
                 assertEquals(followers.size(), clean, "every stream must end cleanly");

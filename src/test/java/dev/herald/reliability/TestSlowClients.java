@@ -1,11 +1,11 @@
 package dev.herald.reliability;
 
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
 import dev.herald.Herald;
 import dev.herald.testing.Api;
 import dev.herald.testing.TestServer;
-import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.Timeout;
-
 import java.io.OutputStream;
 import java.lang.management.ManagementFactory;
 import java.net.InetSocketAddress;
@@ -15,9 +15,8 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
-
-import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertTrue;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
 
 /**
  * Fault 4: clients that send their request and never read share a stream with normal
@@ -37,16 +36,19 @@ class TestSlowClients {
     @Test
     @Timeout(value = 120, unit = TimeUnit.SECONDS)
     void clients_that_never_read_are_dropped_without_slowing_anyone_else() throws Exception {
-        try (TestServer server = TestServer.start(1, c -> c.withSlowClientTimeout(SLOW_TIMEOUT)
-                // 120 streams of one user: the per-user replay budget would refuse most of them.
-                .withReplayBudget(0, 0, Duration.ofMinutes(1)))) {
+        try (TestServer server = TestServer.start(
+                1,
+                c -> c.withSlowClientTimeout(SLOW_TIMEOUT)
+                        // 120 streams of one user: the per-user replay budget would refuse most of them.
+                        .withReplayBudget(0, 0, Duration.ofMinutes(1)))) {
             Herald h = server.herald();
             Api api = server.api();
             String write = api.mint(TENANT, null, "events:write");
             String read = api.mint(TENANT, "hot", "events:read");
             String pad = "x".repeat(1_500);
             List<Follower> normal = new ArrayList<>();
-            for (int i = 0; i < NORMAL; i++) normal.add(new Follower("/api/v1/events", read, 0, Follower.port(h.port())));
+            for (int i = 0; i < NORMAL; i++)
+                normal.add(new Follower("/api/v1/events", read, 0, Follower.port(h.port())));
             for (Follower f : normal) assertTrue(f.awaitConnected(Duration.ofSeconds(10)));
 
             // Phase A: normal clients only.
@@ -62,7 +64,8 @@ class TestSlowClients {
             Writers b = Writers.start(4, EVENTS_WITH / 4, Duration.ZERO, i -> api, write, List.of("hot"), pad);
             assertTrue(b.join(Duration.ofSeconds(60)));
             assertEquals(List.of(), b.failures);
-            for (Follower f : normal) assertTrue(f.awaitId(EVENTS_BEFORE + EVENTS_WITH, Duration.ofSeconds(30)), f.toString());
+            for (Follower f : normal)
+                assertTrue(f.awaitId(EVENTS_BEFORE + EVENTS_WITH, Duration.ofSeconds(30)), f.toString());
 
             // Every slow client is dropped once its write has been stuck past the timeout.
             long until = System.nanoTime() + SLOW_TIMEOUT.multipliedBy(4).toNanos();
@@ -77,7 +80,9 @@ class TestSlowClients {
             long stuckHeap = -1;
             Writers c = Writers.start(4, EVENTS_STUCK / 4, Duration.ZERO, i -> api, write, List.of("hot"), pad);
             while (!c.join(Duration.ofMillis(50))) {
-                if (stuckHeap < 0 && c.published.size() >= EVENTS_STUCK / 2 && h.sessions().count() == NORMAL + SLOW) stuckHeap = usedHeapAfterGc();
+                if (stuckHeap < 0
+                        && c.published.size() >= EVENTS_STUCK / 2
+                        && h.sessions().count() == NORMAL + SLOW) stuckHeap = usedHeapAfterGc();
             }
             assertEquals(List.of(), c.failures);
             until = System.nanoTime() + SLOW_TIMEOUT.multipliedBy(4).toNanos();
@@ -85,7 +90,8 @@ class TestSlowClients {
             assertEquals(NORMAL, h.sessions().count(), "slow clients still open");
             double droppedTotal = counter(h, "herald_slow_clients_dropped_total");
             for (Socket s : slow) s.close();
-            for (Follower f : normal) assertTrue(f.awaitId(EVENTS_BEFORE + EVENTS_WITH + EVENTS_STUCK, Duration.ofSeconds(30)), f.toString());
+            for (Follower f : normal)
+                assertTrue(f.awaitId(EVENTS_BEFORE + EVENTS_WITH + EVENTS_STUCK, Duration.ofSeconds(30)), f.toString());
             long heapAfter = usedHeapAfterGc();
 
             List<Writers.Published> committed = new ArrayList<>(a.of("hot"));
@@ -106,17 +112,37 @@ class TestSlowClients {
             }
             latA.sort(null);
             latB.sort(null);
-            System.out.printf("[fault 4] %d normal + %d slow clients, %d + %d events of ~1.6 KB: delivery latency (created_at -> client) without slow clients p50=%.1f ms p99=%.1f ms max=%.1f ms; with slow clients p50=%.1f ms p99=%.1f ms max=%.1f ms; slow dropped=%.0f (phase C: %.0f more); used heap after GC %d MB before, %d MB while they were stuck, %d MB after they were dropped; published=%d delivered per normal client=%d lost=0 dup=0%n",
-                    NORMAL, SLOW, EVENTS_BEFORE, EVENTS_WITH, pct(latA, 50), pct(latA, 99), pct(latA, 100), pct(latB, 50), pct(latB, 99), pct(latB, 100),
-                    dropped, droppedTotal - dropped, heapBefore >> 20, stuckHeap >> 20, heapAfter >> 20, committed.size(), committed.size());
+            System.out.printf(
+                    "[fault 4] %d normal + %d slow clients, %d + %d events of ~1.6 KB: delivery latency (created_at -> client) without slow clients p50=%.1f ms p99=%.1f ms max=%.1f ms; with slow clients p50=%.1f ms p99=%.1f ms max=%.1f ms; slow dropped=%.0f (phase C: %.0f more); used heap after GC %d MB before, %d MB while they were stuck, %d MB after they were dropped; published=%d delivered per normal client=%d lost=0 dup=0%n",
+                    NORMAL,
+                    SLOW,
+                    EVENTS_BEFORE,
+                    EVENTS_WITH,
+                    pct(latA, 50),
+                    pct(latA, 99),
+                    pct(latA, 100),
+                    pct(latB, 50),
+                    pct(latB, 99),
+                    pct(latB, 100),
+                    dropped,
+                    droppedTotal - dropped,
+                    heapBefore >> 20,
+                    stuckHeap >> 20,
+                    heapAfter >> 20,
+                    committed.size(),
+                    committed.size());
             assertEquals(SLOW, (int) dropped, "each slow client is dropped exactly once");
             assertEquals(2 * SLOW, (int) droppedTotal, "each slow client is dropped exactly once");
             // Held behind a stuck client, a normal one would wait at least the slow-client timeout.
-            assertTrue(pct(latB, 99) < SLOW_TIMEOUT.toMillis(), "normal clients were slowed down: p99 " + pct(latB, 99) + " ms");
+            assertTrue(
+                    pct(latB, 99) < SLOW_TIMEOUT.toMillis(),
+                    "normal clients were slowed down: p99 " + pct(latB, 99) + " ms");
             // What a stuck client costs is bounded (its batch and Jetty's buffer), and freed when it is dropped.
             // A stuck client holds at most its current batch (<= 256 events) and Jetty's buffer.
             assertTrue(stuckHeap > 0, "the slow clients were dropped before the heap could be sampled");
-            assertTrue(stuckHeap - heapBefore < 64L << 20, "stuck clients held " + ((stuckHeap - heapBefore) >> 20) + " MB");
+            assertTrue(
+                    stuckHeap - heapBefore < 64L << 20,
+                    "stuck clients held " + ((stuckHeap - heapBefore) >> 20) + " MB");
             assertTrue(heapAfter - heapBefore < 64L << 20, "heap grew by " + ((heapAfter - heapBefore) >> 20) + " MB");
             normal.forEach(Follower::close);
         }
@@ -130,8 +156,10 @@ class TestSlowClients {
             s.setReceiveBufferSize(4 * 1024);
             s.connect(new InetSocketAddress("127.0.0.1", h.port()), 5_000);
             OutputStream out = s.getOutputStream();
-            out.write(("GET /api/v1/events HTTP/1.1\r\nHost: 127.0.0.1\r\nAccept: text/event-stream\r\nAuthorization: Bearer " + token
-                    + "\r\nLast-Event-ID: " + cursor + "\r\n\r\n").getBytes(StandardCharsets.US_ASCII));
+            out.write(
+                    ("GET /api/v1/events HTTP/1.1\r\nHost: 127.0.0.1\r\nAccept: text/event-stream\r\nAuthorization: Bearer "
+                                    + token + "\r\nLast-Event-ID: " + cursor + "\r\n\r\n")
+                            .getBytes(StandardCharsets.US_ASCII));
             out.flush();
             slow.add(s);
         }
@@ -149,7 +177,8 @@ class TestSlowClients {
 
     static double counter(Herald h, String name) {
         for (String line : h.metrics().scrape().split("\n")) {
-            if (line.startsWith(name + " ") || line.startsWith(name + "{")) return Double.parseDouble(line.substring(line.lastIndexOf(' ') + 1));
+            if (line.startsWith(name + " ") || line.startsWith(name + "{"))
+                return Double.parseDouble(line.substring(line.lastIndexOf(' ') + 1));
         }
         throw new AssertionError(name + " not in /metrics");
     }

@@ -1,17 +1,16 @@
 package dev.herald.reliability;
 
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
 import dev.herald.Herald;
 import dev.herald.testing.TestServer;
-import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.Timeout;
-
 import java.sql.Connection;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
-
-import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertTrue;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
 
 /**
  * The watchdog must tell "the listener is dead" from "the self-ping could not be sent": when
@@ -30,7 +29,8 @@ class TestWatchdog {
             List<Connection> held = new ArrayList<>();
             try {
                 // take every pooled connection for longer than the watchdog's deadline (1.5 s)
-                for (int i = 0; i < h.database().pool().getMaximumPoolSize(); i++) held.add(h.database().pool().getConnection());
+                for (int i = 0; i < h.database().pool().getMaximumPoolSize(); i++)
+                    held.add(h.database().pool().getConnection());
                 Thread.sleep(6_500); // past the pool's 5 s connection timeout: a self-ping fails
             } finally {
                 for (Connection c : held) c.close();

@@ -1,7 +1,6 @@
 package dev.herald.reliability;
 
 import dev.herald.testing.Api;
-
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Comparator;
@@ -35,14 +34,22 @@ final class Writers {
         List<Long> l = new ArrayList<>(latencies);
         if (l.isEmpty()) return "no posts";
         l.sort(null);
-        return "posts=" + l.size() + " p50=" + l.get(l.size() / 2) / 1000.0 + "ms p99=" + l.get((int) (l.size() * 0.99)) / 1000.0 + "ms max=" + l.get(l.size() - 1) / 1000.0 + "ms";
+        return "posts=" + l.size() + " p50=" + l.get(l.size() / 2) / 1000.0 + "ms p99="
+                + l.get((int) (l.size() * 0.99)) / 1000.0 + "ms max=" + l.get(l.size() - 1) / 1000.0 + "ms";
     }
 
     /**
      * Starts {@code writers} threads, each publishing up to {@code perWriter} events (or until
      * {@link #stop()}), pausing {@code pause} between posts. api(w) picks the replica per post.
      */
-    static Writers start(int writers, int perWriter, Duration pause, IntFunction<Api> api, String token, List<String> users, String padding) {
+    static Writers start(
+            int writers,
+            int perWriter,
+            Duration pause,
+            IntFunction<Api> api,
+            String token,
+            List<String> users,
+            String padding) {
         Writers ws = new Writers();
         for (int w = 0; w < writers; w++) {
             final int writer = w;
@@ -55,12 +62,16 @@ final class Writers {
                     data.put("t", System.nanoTime());
                     if (padding != null) data.put("pad", padding);
                     long t0 = System.nanoTime();
-                    Api.Response r = api.apply(i + writer).post("/api/v1/users/" + user + "/events", token,
-                            Map.of("type", "chaos.tick", "data", data));
+                    Api.Response r = api.apply(i + writer)
+                            .post(
+                                    "/api/v1/users/" + user + "/events",
+                                    token,
+                                    Map.of("type", "chaos.tick", "data", data));
                     ws.sent.merge(writer, 1, Integer::sum);
                     ws.latencies.add((System.nanoTime() - t0) / 1_000);
                     if (r.status() == 201) {
-                        ws.published.add(new Published(user, r.json().get("cursor").asLong(), writer, i));
+                        ws.published.add(
+                                new Published(user, r.json().get("cursor").asLong(), writer, i));
                     } else {
                         ws.failures.add(new Failure(writer, i, r.status(), r.body()));
                     }
@@ -97,6 +108,9 @@ final class Writers {
 
     /** What was acknowledged for one user's stream, in cursor order. */
     List<Published> of(String user) {
-        return published.stream().filter(p -> p.user().equals(user)).sorted(Comparator.comparingLong(Published::cursor)).toList();
+        return published.stream()
+                .filter(p -> p.user().equals(user))
+                .sorted(Comparator.comparingLong(Published::cursor))
+                .toList();
     }
 }

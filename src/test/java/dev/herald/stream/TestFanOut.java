@@ -1,13 +1,12 @@
 package dev.herald.stream;
 
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
 import dev.herald.Herald;
 import dev.herald.testing.Api;
 import dev.herald.testing.SseClient;
 import dev.herald.testing.TestServer;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
-import org.junit.jupiter.api.Test;
-
 import java.io.InputStream;
 import java.io.OutputStream;
 import java.net.Socket;
@@ -24,9 +23,9 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.Semaphore;
 import java.util.stream.Stream;
-
-import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertTrue;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
 
 /** One query per ping per replica, whatever the subscriber count; connections fully released. */
 class TestFanOut {
@@ -54,7 +53,10 @@ class TestFanOut {
         for (int i = 0; i < subscribers; i++) subs.add(api.sse("/api/v1/events", token));
         double before = h.metrics().fetchCount();
         for (int i = 0; i < pings; i++) {
-            assertEquals(201, api.post("/api/v1/users/crowd/events", token, Map.of("type", "tick")).status());
+            assertEquals(
+                    201,
+                    api.post("/api/v1/users/crowd/events", token, Map.of("type", "tick"))
+                            .status());
         }
         for (SseClient s : subs) {
             List<SseClient.Event> got = s.take(pings, Duration.ofSeconds(30));
@@ -73,7 +75,8 @@ class TestFanOut {
         List<SseClient> subs = new ArrayList<>();
         for (int i = 0; i < subscribers; i++) subs.add(api.sse("/api/v1/events", token));
         long[] committedAt = new long[events + 1];
-        java.util.concurrent.atomic.AtomicLongArray[] receivedAt = new java.util.concurrent.atomic.AtomicLongArray[subscribers];
+        java.util.concurrent.atomic.AtomicLongArray[] receivedAt =
+                new java.util.concurrent.atomic.AtomicLongArray[subscribers];
         List<Thread> readers = new ArrayList<>();
         for (int k = 0; k < subscribers; k++) {
             SseClient s = subs.get(k);
@@ -102,7 +105,8 @@ class TestFanOut {
         }
         long[] l = latencies.stream().mapToLong(Long::longValue).sorted().toArray();
         assertEquals(subscribers * events, l.length);
-        System.out.printf("[latency] commit->client, %d subscribers x %d events: p50 %.2f ms, p99 %.2f ms, max %.2f ms%n",
+        System.out.printf(
+                "[latency] commit->client, %d subscribers x %d events: p50 %.2f ms, p99 %.2f ms, max %.2f ms%n",
                 subscribers, events, l[l.length / 2] / 1e6, l[(int) (l.length * 0.99)] / 1e6, l[l.length - 1] / 1e6);
         assertTrue(l[l.length / 2] < 250_000_000L, "p50 well under a quarter second");
     }
@@ -114,7 +118,10 @@ class TestFanOut {
         int baseFds = openFds();
         int baseSubs = h.hub().subscriberCount();
         int port = h.port();
-        byte[] request = ("GET /api/v1/events HTTP/1.1\r\nHost: 127.0.0.1\r\nAccept: text/event-stream\r\nAuthorization: Bearer " + token + "\r\n\r\n").getBytes(StandardCharsets.US_ASCII);
+        byte[] request =
+                ("GET /api/v1/events HTTP/1.1\r\nHost: 127.0.0.1\r\nAccept: text/event-stream\r\nAuthorization: Bearer "
+                                + token + "\r\n\r\n")
+                        .getBytes(StandardCharsets.US_ASCII);
         Semaphore inFlight = new Semaphore(50);
         try (ExecutorService pool = Executors.newVirtualThreadPerTaskExecutor()) {
             List<Future<Boolean>> all = new ArrayList<>();
@@ -135,10 +142,13 @@ class TestFanOut {
             for (Future<Boolean> f : all) assertTrue(f.get(), "every connection got ': connected'");
         }
         long until = System.nanoTime() + Duration.ofSeconds(10).toNanos();
-        while ((h.sessions().count() > 0 || h.hub().subscriberCount() > baseSubs || openFds() > baseFds + 20) && System.nanoTime() < until) {
+        while ((h.sessions().count() > 0 || h.hub().subscriberCount() > baseSubs || openFds() > baseFds + 20)
+                && System.nanoTime() < until) {
             Thread.sleep(50);
         }
-        System.out.printf("[churn] fds %d -> %d, sessions %d, subscribers %d -> %d%n", baseFds, openFds(), h.sessions().count(), baseSubs, h.hub().subscriberCount());
+        System.out.printf(
+                "[churn] fds %d -> %d, sessions %d, subscribers %d -> %d%n",
+                baseFds, openFds(), h.sessions().count(), baseSubs, h.hub().subscriberCount());
         assertEquals(0, h.sessions().count());
         assertEquals(baseSubs, h.hub().subscriberCount());
         assertTrue(openFds() <= baseFds + 20, "descriptors back near " + baseFds + ", now " + openFds());
@@ -176,5 +186,4 @@ class TestFanOut {
             Thread.currentThread().interrupt();
         }
     }
-
 }

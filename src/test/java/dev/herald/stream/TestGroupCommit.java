@@ -1,14 +1,13 @@
 package dev.herald.stream;
 
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assertions.fail;
+
 import dev.herald.database.DatabaseUrl;
 import dev.herald.testing.Api;
 import dev.herald.testing.TestDatabase;
 import dev.herald.testing.TestServer;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
-import org.junit.jupiter.api.BeforeEach;
-import org.junit.jupiter.api.Test;
-
 import java.sql.Connection;
 import java.sql.DriverManager;
 import java.sql.PreparedStatement;
@@ -24,10 +23,10 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 import java.util.function.BooleanSupplier;
-
-import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertTrue;
-import static org.junit.jupiter.api.Assertions.fail;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
 
 /**
  * Group commit (issue 12): publishes that arrive while a batch transaction is in flight share
@@ -82,13 +81,20 @@ class TestGroupCommit {
     }
 
     static Future<Api.Response> publishAsync(String user, String type, Map<String, Object> data) {
-        return pool.submit(() -> api.post("/api/v1/users/" + user + "/events", writer, Map.of("type", type, "data", data)));
+        return pool.submit(
+                () -> api.post("/api/v1/users/" + user + "/events", writer, Map.of("type", type, "data", data)));
     }
 
     @Test
     void concurrent_publishers_get_distinct_dense_cursors_whose_rows_hold_their_own_data() throws Exception {
         String hot = "hot";
-        assertEquals(201, api.post("/api/v1/users/" + hot + "/events", writer, Map.of("type", "first", "data", Map.of("id", "first"))).status());
+        assertEquals(
+                201,
+                api.post(
+                                "/api/v1/users/" + hot + "/events",
+                                writer,
+                                Map.of("type", "first", "data", Map.of("id", "first")))
+                        .status());
         long batchedBefore = publisher().stats().batchedEvents();
         List<Future<Api.Response>> hotCalls = new ArrayList<>();
         List<Future<Api.Response>> spreadCalls = new ArrayList<>();
@@ -106,18 +112,27 @@ class TestGroupCommit {
         Map<String, Map<Long, String>> answered = new HashMap<>();
         answered.computeIfAbsent("user:" + hot, k -> new HashMap<>()).put(1L, "first");
         for (int i = 0; i < hotCalls.size(); i++) record(answered, hotCalls.get(i), "user:" + hot, "hot-" + i);
-        for (int i = 0; i < spreadCalls.size(); i++) record(answered, spreadCalls.get(i), "user:" + spreadUsers.get(i), "spread-" + i);
+        for (int i = 0; i < spreadCalls.size(); i++)
+            record(answered, spreadCalls.get(i), "user:" + spreadUsers.get(i), "spread-" + i);
 
         assertEquals(151, answered.get("user:" + hot).size(), "every hot publisher got a distinct cursor");
         for (var e : answered.entrySet()) assertStreamMatches("gc", e.getKey(), e.getValue());
-        assertTrue(publisher().stats().batchedEvents() - batchedBefore >= 20, "publishes were written in batches: " + publisher().stats());
+        assertTrue(
+                publisher().stats().batchedEvents() - batchedBefore >= 20,
+                "publishes were written in batches: " + publisher().stats());
         assertTrue(publisher().stats().largestBatch() > 1);
     }
 
     @Test
     void a_poisoned_publish_in_a_batch_gets_its_own_error_while_the_others_succeed() throws Exception {
         String user = "poisoned";
-        assertEquals(201, api.post("/api/v1/users/" + user + "/events", writer, Map.of("type", "first", "data", Map.of("id", "first"))).status());
+        assertEquals(
+                201,
+                api.post(
+                                "/api/v1/users/" + user + "/events",
+                                writer,
+                                Map.of("type", "first", "data", Map.of("id", "first")))
+                        .status());
         long retriedBefore = publisher().stats().retriedAlone();
         List<Future<Api.Response>> calls = new ArrayList<>();
         Future<Api.Response> poison;
@@ -150,13 +165,20 @@ class TestGroupCommit {
     @Test
     void a_failing_batch_transaction_loses_and_duplicates_nothing() throws Exception {
         String user = "flaky";
-        assertEquals(201, api.post("/api/v1/users/" + user + "/events", writer, Map.of("type", "first", "data", Map.of("id", "first"))).status());
+        assertEquals(
+                201,
+                api.post(
+                                "/api/v1/users/" + user + "/events",
+                                writer,
+                                Map.of("type", "first", "data", Map.of("id", "first")))
+                        .status());
         long retriedBefore = publisher().stats().retriedAlone();
         List<Future<Api.Response>> calls = new ArrayList<>();
         try (HeadLock lock = HeadLock.take(server.databaseUrl(), "gc", "user:" + user)) {
             calls.add(publishAsync(user, "ok", Map.of("id", "ok-0")));
             await(() -> lock.waiters() >= 1, "the first publish waits for the head row");
-            for (int i = 1; i < 30; i++) calls.add(publishAsync(user, i == 15 ? "flaky" : "ok", Map.of("id", "ok-" + i)));
+            for (int i = 1; i < 30; i++)
+                calls.add(publishAsync(user, i == 15 ? "flaky" : "ok", Map.of("id", "ok-" + i)));
             await(() -> publisher().queued() >= 29, "29 publishes queue behind the first");
         }
         Map<String, Map<Long, String>> byStream = new HashMap<>();
@@ -164,7 +186,9 @@ class TestGroupCommit {
         for (int i = 0; i < calls.size(); i++) record(byStream, calls.get(i), "user:" + user, "ok-" + i);
         assertEquals(31, byStream.get("user:" + user).size());
         assertStreamMatches("gc", "user:" + user, byStream.get("user:" + user));
-        assertTrue(publisher().stats().retriedAlone() - retriedBefore >= 29, "the batch failed once and was retried: " + publisher().stats());
+        assertTrue(
+                publisher().stats().retriedAlone() - retriedBefore >= 29,
+                "the batch failed once and was retried: " + publisher().stats());
     }
 
     @Test
@@ -176,8 +200,10 @@ class TestGroupCommit {
         List<Long> inTx = new ArrayList<>();
         for (int i = 0; i < 10; i++) {
             String id = "tx-" + i;
-            inTx.add(server.herald().database().dsl().transactionResult(cfg ->
-                    Publisher.publish(cfg.dsl(), key, "tx", "{\"id\":\"" + id + "\"}")));
+            inTx.add(server.herald()
+                    .database()
+                    .dsl()
+                    .transactionResult(cfg -> Publisher.publish(cfg.dsl(), key, "tx", "{\"id\":\"" + id + "\"}")));
         }
         Map<String, Map<Long, String>> byStream = new HashMap<>();
         for (int i = 0; i < calls.size(); i++) record(byStream, calls.get(i), key.stream(), "http-" + i);
@@ -190,13 +216,18 @@ class TestGroupCommit {
     @Test
     void a_stream_whose_head_another_transaction_holds_does_not_stall_publishes_to_other_streams() throws Exception {
         publisher().lockTimeoutMillis(200);
-        assertEquals(201, api.post("/api/v1/users/held/events", writer, Map.of("type", "first", "data", Map.of("id", "first"))).status());
+        assertEquals(
+                201,
+                api.post("/api/v1/users/held/events", writer, Map.of("type", "first", "data", Map.of("id", "first")))
+                        .status());
         long slowBefore = publisher().stats().slowLane();
         Future<Api.Response> held1, held2;
         List<Future<Api.Response>> free = new ArrayList<>();
         try (HeadLock lock = HeadLock.take(server.databaseUrl(), "gc", "user:held")) {
             held1 = publishAsync("held", "ok", Map.of("id", "held-1"));
-            await(() -> publisher().stats().slowLane() > slowBefore, "the publish to the held stream leaves the group commit");
+            await(
+                    () -> publisher().stats().slowLane() > slowBefore,
+                    "the publish to the held stream leaves the group commit");
             held2 = publishAsync("held", "ok", Map.of("id", "held-2"));
             // While the lock is still held, publishes to other streams commit.
             for (int i = 0; i < 10; i++) free.add(publishAsync("free" + (i % 3), "ok", Map.of("id", "free-" + i)));
@@ -214,13 +245,15 @@ class TestGroupCommit {
 
     // --- helpers ---------------------------------------------------------------------------
 
-    static void record(Map<String, Map<Long, String>> byStream, Future<Api.Response> call, String stream, String id) throws Exception {
+    static void record(Map<String, Map<Long, String>> byStream, Future<Api.Response> call, String stream, String id)
+            throws Exception {
         Api.Response r = call.get(30, TimeUnit.SECONDS);
         assertEquals(201, r.status(), r.toString());
         assertEquals(stream, r.json().get("stream").asText());
         long cursor = r.json().get("cursor").asLong();
         String previous = byStream.computeIfAbsent(stream, k -> new HashMap<>()).put(cursor, id);
-        if (previous != null) fail("cursor " + cursor + " of " + stream + " was handed to both " + previous + " and " + id);
+        if (previous != null)
+            fail("cursor " + cursor + " of " + stream + " was handed to both " + previous + " and " + id);
     }
 
     /** The stream's rows are exactly cursors 1..N, each holding the data its publisher got it for. */
@@ -229,14 +262,16 @@ class TestGroupCommit {
         Map<Long, String> stored = new HashMap<>();
         long head;
         try (Connection c = DriverManager.getConnection(url.jdbcUrl(), url.user(), url.password())) {
-            try (PreparedStatement ps = c.prepareStatement("SELECT cursor, data->>'id' FROM herald.events WHERE tenant = ? AND stream = ? ORDER BY cursor")) {
+            try (PreparedStatement ps = c.prepareStatement(
+                    "SELECT cursor, data->>'id' FROM herald.events WHERE tenant = ? AND stream = ? ORDER BY cursor")) {
                 ps.setString(1, tenant);
                 ps.setString(2, stream);
                 try (ResultSet rs = ps.executeQuery()) {
                     while (rs.next()) stored.put(rs.getLong(1), rs.getString(2));
                 }
             }
-            try (PreparedStatement ps = c.prepareStatement("SELECT head FROM herald.streams WHERE tenant = ? AND stream = ?")) {
+            try (PreparedStatement ps =
+                    c.prepareStatement("SELECT head FROM herald.streams WHERE tenant = ? AND stream = ?")) {
                 ps.setString(1, tenant);
                 ps.setString(2, stream);
                 try (ResultSet rs = ps.executeQuery()) {
@@ -248,7 +283,10 @@ class TestGroupCommit {
         Set<Long> dense = new HashSet<>();
         for (long i = 1; i <= answered.size(); i++) dense.add(i);
         assertEquals(dense, answered.keySet(), stream + ": the cursors handed out are exactly 1.." + answered.size());
-        assertEquals(answered, stored, stream + ": each cursor's row holds its publisher's data, and nothing else is stored");
+        assertEquals(
+                answered,
+                stored,
+                stream + ": each cursor's row holds its publisher's data, and nothing else is stored");
         assertEquals(answered.size(), head, stream + ": the head equals the number of events");
     }
 
@@ -273,7 +311,8 @@ class TestGroupCommit {
         static HeadLock take(DatabaseUrl url, String tenant, String stream) throws Exception {
             Connection c = DriverManager.getConnection(url.jdbcUrl(), url.user(), url.password());
             c.setAutoCommit(false);
-            try (PreparedStatement ps = c.prepareStatement("SELECT head FROM herald.streams WHERE tenant = ? AND stream = ? FOR UPDATE")) {
+            try (PreparedStatement ps =
+                    c.prepareStatement("SELECT head FROM herald.streams WHERE tenant = ? AND stream = ? FOR UPDATE")) {
                 ps.setString(1, tenant);
                 ps.setString(2, stream);
                 try (ResultSet rs = ps.executeQuery()) {
@@ -285,8 +324,9 @@ class TestGroupCommit {
 
         /** Backends of this database waiting on a lock. */
         int waiters() {
-            try (PreparedStatement ps = c.prepareStatement("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'");
-                 ResultSet rs = ps.executeQuery()) {
+            try (PreparedStatement ps = c.prepareStatement(
+                            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'");
+                    ResultSet rs = ps.executeQuery()) {
                 rs.next();
                 return rs.getInt(1);
             } catch (Exception e) {

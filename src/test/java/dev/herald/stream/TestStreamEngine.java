@@ -1,13 +1,13 @@
 package dev.herald.stream;
 
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
 import dev.herald.Herald;
 import dev.herald.testing.Api;
 import dev.herald.testing.SseClient;
 import dev.herald.testing.TestServer;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
-import org.junit.jupiter.api.Test;
-
 import java.sql.Connection;
 import java.sql.DriverManager;
 import java.sql.PreparedStatement;
@@ -20,10 +20,9 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.atomic.AtomicInteger;
-
-import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertNull;
-import static org.junit.jupiter.api.Assertions.assertTrue;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
 
 /** The engine's promises: dense commit-ordered cursors, exact resume, survival of listener loss. */
 class TestStreamEngine {
@@ -64,7 +63,10 @@ class TestStreamEngine {
                 int writer = w;
                 jobs.add(pool.submit(() -> {
                     for (int i = 0; i < each; i++) {
-                        Api.Response r = api.post("/api/v1/users/busy/events", token, Map.of("type", "w.write", "data", Map.of("w", writer, "i", i)));
+                        Api.Response r = api.post(
+                                "/api/v1/users/busy/events",
+                                token,
+                                Map.of("type", "w.write", "data", Map.of("w", writer, "i", i)));
                         assertEquals(201, r.status(), r.toString());
                     }
                     return null;
@@ -75,7 +77,8 @@ class TestStreamEngine {
                 try (Connection c = jdbc()) {
                     c.setAutoCommit(false);
                     for (int i = 0; i < 20; i++) {
-                        try (PreparedStatement ps = c.prepareStatement("SELECT herald.publish_user_event('acme', 'busy', 'never.sent', '{}'::jsonb)")) {
+                        try (PreparedStatement ps = c.prepareStatement(
+                                "SELECT herald.publish_user_event('acme', 'busy', 'never.sent', '{}'::jsonb)")) {
                             ps.executeQuery().close();
                         }
                         c.rollback();
@@ -118,7 +121,9 @@ class TestStreamEngine {
         for (int i = 0; i < 4; i++) api.post("/api/v1/users/resumer/events", token, Map.of("type", "missed"));
         try (SseClient again = api.sse("/api/v1/events", token, seen)) {
             List<SseClient.Event> got = again.take(4, Duration.ofSeconds(5));
-            assertEquals(List.of(4L, 5L, 6L, 7L), got.stream().map(SseClient.Event::id).toList());
+            assertEquals(
+                    List.of(4L, 5L, 6L, 7L),
+                    got.stream().map(SseClient.Event::id).toList());
             assertTrue(got.stream().allMatch(e -> e.event().equals("missed")));
             assertNull(again.next(Duration.ofMillis(300)));
         }
@@ -132,7 +137,7 @@ class TestStreamEngine {
     void bad_and_future_cursors_are_rejected() {
         String token = api.userToken("acme", "cursors");
         api.post("/api/v1/users/cursors/events", token, Map.of("type", "one"));
-        for (String bad : new String[]{"-1", "abc", "1.5", "99999999999999999999", "%F0%9F%98%80", "0x10"}) {
+        for (String bad : new String[] {"-1", "abc", "1.5", "99999999999999999999", "%F0%9F%98%80", "0x10"}) {
             SseClient s = SseClient.open(api.base + "/api/v1/events?after=" + bad, token, null);
             assertEquals(400, s.status, bad);
             assertTrue(s.errorBody().contains("invalid_cursor"), s.errorBody());
@@ -148,39 +153,55 @@ class TestStreamEngine {
     @Test
     void a_publish_inside_an_open_transaction_is_invisible_until_commit_and_never_sent_on_rollback() throws Exception {
         String token = api.userToken("acme", "txuser");
-        try (SseClient s = api.sse("/api/v1/events?after=0", token); Connection c = jdbc()) {
+        try (SseClient s = api.sse("/api/v1/events?after=0", token);
+                Connection c = jdbc()) {
             c.setAutoCommit(false);
             long cursor;
-            try (PreparedStatement ps = c.prepareStatement("SELECT herald.publish_user_event('acme', 'txuser', 'app.committed', '{\"k\":1}'::jsonb)");
-                 ResultSet rs = ps.executeQuery()) {
+            try (PreparedStatement ps = c.prepareStatement(
+                            "SELECT herald.publish_user_event('acme', 'txuser', 'app.committed', '{\"k\":1}'::jsonb)");
+                    ResultSet rs = ps.executeQuery()) {
                 rs.next();
                 cursor = rs.getLong(1);
             }
             assertEquals(1, cursor);
             assertNull(s.next(Duration.ofMillis(500)), "invisible before COMMIT");
-            assertEquals(0, api.get("/api/v1/events/backlog", token).json().get("events").size());
+            assertEquals(
+                    0,
+                    api.get("/api/v1/events/backlog", token)
+                            .json()
+                            .get("events")
+                            .size());
             c.commit();
             SseClient.Event e = s.next(Duration.ofSeconds(5));
             assertEquals("app.committed", e.event());
             assertEquals(1L, e.id());
 
-            try (PreparedStatement ps = c.prepareStatement("SELECT herald.publish_user_event('acme', 'txuser', 'app.rolledback', '{}'::jsonb)")) {
+            try (PreparedStatement ps = c.prepareStatement(
+                    "SELECT herald.publish_user_event('acme', 'txuser', 'app.rolledback', '{}'::jsonb)")) {
                 ps.executeQuery().close();
             }
             c.rollback();
             assertNull(s.next(Duration.ofMillis(500)), "never sent after ROLLBACK");
-            assertEquals(2, api.post("/api/v1/users/txuser/events", token, Map.of("type", "after.rollback")).json().get("cursor").asLong(), "no gap");
+            assertEquals(
+                    2,
+                    api.post("/api/v1/users/txuser/events", token, Map.of("type", "after.rollback"))
+                            .json()
+                            .get("cursor")
+                            .asLong(),
+                    "no gap");
             assertEquals(2L, s.next(Duration.ofSeconds(5)).id());
         }
     }
 
     @Test
     void the_sql_function_rejects_bad_input() throws Exception {
-        try (Connection c = jdbc(); var st = c.createStatement()) {
-            for (String call : new String[]{
-                    "SELECT herald.publish_user_event('acme', 'bad user', 'x', '{}')",
-                    "SELECT herald.publish_user_event('acme', 'u', 'Bad Type', '{}')",
-                    "SELECT herald.publish_user_event(NULL, 'u', 'x', '{}')"}) {
+        try (Connection c = jdbc();
+                var st = c.createStatement()) {
+            for (String call : new String[] {
+                "SELECT herald.publish_user_event('acme', 'bad user', 'x', '{}')",
+                "SELECT herald.publish_user_event('acme', 'u', 'Bad Type', '{}')",
+                "SELECT herald.publish_user_event(NULL, 'u', 'x', '{}')"
+            }) {
                 try {
                     st.executeQuery(call);
                     throw new AssertionError("accepted: " + call);
@@ -204,7 +225,8 @@ class TestStreamEngine {
                     total++;
                 }
                 int pid = h.listener().backendPid();
-                try (Connection c = jdbc(); var st = c.createStatement()) {
+                try (Connection c = jdbc();
+                        var st = c.createStatement()) {
                     st.execute("SELECT pg_terminate_backend(" + pid + ")");
                 }
                 // Published while the listener is down or reconnecting.
@@ -213,7 +235,8 @@ class TestStreamEngine {
                     total++;
                 }
                 long until = System.nanoTime() + Duration.ofSeconds(15).toNanos();
-                while (h.listener().reconnects() < reconnectsBefore + round + 1 && System.nanoTime() < until) Thread.sleep(20);
+                while (h.listener().reconnects() < reconnectsBefore + round + 1 && System.nanoTime() < until)
+                    Thread.sleep(20);
             }
             assertExactly1ToN(s.take(total, Duration.ofSeconds(20)), total);
             assertTrue(h.listener().reconnects() >= reconnectsBefore + 3, "reconnected after each kill");

@@ -2,7 +2,6 @@ package dev.herald.testing;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -14,7 +13,8 @@ import java.util.Map;
 /** A small HTTP client for tests, speaking Herald's JSON API. */
 public final class Api {
     public static final ObjectMapper JSON = new ObjectMapper();
-    private static final HttpClient CLIENT = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
+    private static final HttpClient CLIENT =
+            HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
 
     public final String base;
 
@@ -32,8 +32,11 @@ public final class Api {
         }
 
         public String header(String name) {
-            return headers.entrySet().stream().filter(e -> e.getKey().equalsIgnoreCase(name))
-                    .findFirst().map(e -> e.getValue().get(0)).orElse(null);
+            return headers.entrySet().stream()
+                    .filter(e -> e.getKey().equalsIgnoreCase(name))
+                    .findFirst()
+                    .map(e -> e.getValue().get(0))
+                    .orElse(null);
         }
 
         /** The error code of an API.md error body. */
@@ -47,21 +50,40 @@ public final class Api {
         }
     }
 
-    public Response get(String path, String token) { return send("GET", path, token, null, Map.of()); }
-    public Response delete(String path, String token) { return send("DELETE", path, token, null, Map.of()); }
-    public Response post(String path, String token, Object body) { return send("POST", path, token, body, Map.of()); }
-    public Response put(String path, String token, Object body) { return send("PUT", path, token, body, Map.of()); }
-    public Response patch(String path, String token, Object body) { return send("PATCH", path, token, body, Map.of()); }
+    public Response get(String path, String token) {
+        return send("GET", path, token, null, Map.of());
+    }
+
+    public Response delete(String path, String token) {
+        return send("DELETE", path, token, null, Map.of());
+    }
+
+    public Response post(String path, String token, Object body) {
+        return send("POST", path, token, body, Map.of());
+    }
+
+    public Response put(String path, String token, Object body) {
+        return send("PUT", path, token, body, Map.of());
+    }
+
+    public Response patch(String path, String token, Object body) {
+        return send("PATCH", path, token, body, Map.of());
+    }
 
     /** body: a String is sent as is; anything else is serialized as JSON. */
     public Response send(String method, String path, String token, Object body, Map<String, String> headers) {
         try {
-            HttpRequest.Builder b = HttpRequest.newBuilder(URI.create(base + path)).timeout(Duration.ofSeconds(20));
+            HttpRequest.Builder b =
+                    HttpRequest.newBuilder(URI.create(base + path)).timeout(Duration.ofSeconds(20));
             if (token != null) b.header("Authorization", "Bearer " + token);
             headers.forEach(b::header);
             String payload = body == null ? null : body instanceof String s ? s : JSON.writeValueAsString(body);
             if (payload != null) b.header("Content-Type", "application/json");
-            b.method(method, payload == null ? HttpRequest.BodyPublishers.noBody() : HttpRequest.BodyPublishers.ofString(payload));
+            b.method(
+                    method,
+                    payload == null
+                            ? HttpRequest.BodyPublishers.noBody()
+                            : HttpRequest.BodyPublishers.ofString(payload));
             HttpRequest req = b.build();
             HttpResponse<String> r;
             try {

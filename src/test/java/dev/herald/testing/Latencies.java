@@ -13,7 +13,9 @@ public final class Latencies {
         samples[n++] = nanos;
     }
 
-    public synchronized int count() { return n; }
+    public synchronized int count() {
+        return n;
+    }
 
     /** Nearest-rank percentile in nanoseconds, p in (0, 100]. */
     public synchronized long percentile(double p) {
@@ -24,12 +26,17 @@ public final class Latencies {
         return s[Math.max(0, Math.min(n - 1, rank - 1))];
     }
 
-    public long max() { return percentile(100); }
+    public long max() {
+        return percentile(100);
+    }
 
-    public double millis(double p) { return percentile(p) / 1e6; }
+    public double millis(double p) {
+        return percentile(p) / 1e6;
+    }
 
     /** "n=120 p50=1.23 ms p99=4.56 ms max=7.89 ms". */
     public String summary() {
-        return String.format(Locale.ROOT, "n=%d p50=%.2f ms p99=%.2f ms max=%.2f ms", count(), millis(50), millis(99), millis(100));
+        return String.format(
+                Locale.ROOT, "n=%d p50=%.2f ms p99=%.2f ms max=%.2f ms", count(), millis(50), millis(99), millis(100));
     }
 }

@@ -2,7 +2,6 @@ package dev.herald.testing;
 
 import dev.herald.Herald;
 import dev.herald.database.DatabaseUrl;
-
 import java.sql.Connection;
 import java.sql.DriverManager;
 import java.sql.PreparedStatement;
@@ -19,7 +18,7 @@ public final class ListenerFaults {
     /** Terminates a backend; true if PostgreSQL signalled it. */
     public static boolean terminateBackend(DatabaseUrl url, int pid) {
         try (Connection c = DriverManager.getConnection(url.jdbcUrl(), url.user(), url.password());
-             PreparedStatement st = c.prepareStatement("SELECT pg_terminate_backend(?)")) {
+                PreparedStatement st = c.prepareStatement("SELECT pg_terminate_backend(?)")) {
             st.setInt(1, pid);
             try (ResultSet rs = st.executeQuery()) {
                 return rs.next() && rs.getBoolean(1);
@@ -34,7 +33,8 @@ public final class ListenerFaults {
         Herald h = server.replica(replica);
         long before = h.listener().reconnects();
         int pid = h.listener().backendPid();
-        if (!terminateBackend(server.databaseUrl(), pid)) throw new AssertionError("listener backend " + pid + " was not running");
+        if (!terminateBackend(server.databaseUrl(), pid))
+            throw new AssertionError("listener backend " + pid + " was not running");
         return before;
     }
 

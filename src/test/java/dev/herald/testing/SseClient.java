@@ -1,7 +1,6 @@
 package dev.herald.testing;
 
 import com.fasterxml.jackson.databind.JsonNode;
-
 import java.io.BufferedReader;
 import java.io.InputStream;
 import java.io.InputStreamReader;
@@ -32,7 +31,8 @@ public final class SseClient implements AutoCloseable {
         }
     }
 
-    private static final HttpClient CLIENT = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
+    private static final HttpClient CLIENT =
+            HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
 
     public final int status;
     public final HttpResponse<InputStream> response;
@@ -71,9 +71,17 @@ public final class SseClient implements AutoCloseable {
         }
     }
 
-    public String errorBody() { return errorBody; }
-    public String retry() { return retry; }
-    public boolean closed() { return closed; }
+    public String errorBody() {
+        return errorBody;
+    }
+
+    public String retry() {
+        return retry;
+    }
+
+    public boolean closed() {
+        return closed;
+    }
 
     public synchronized List<String> comments() {
         return new ArrayList<>(comments);
@@ -122,7 +130,9 @@ public final class SseClient implements AutoCloseable {
         long until = System.nanoTime() + timeout.toNanos();
         while (out.size() < n) {
             long left = until - System.nanoTime();
-            if (left <= 0) throw new AssertionError("expected " + n + " events within " + timeout + ", got " + out.size() + ": " + out);
+            if (left <= 0)
+                throw new AssertionError(
+                        "expected " + n + " events within " + timeout + ", got " + out.size() + ": " + out);
             Event e = next(Duration.ofNanos(left));
             if (e != null) out.add(e);
         }

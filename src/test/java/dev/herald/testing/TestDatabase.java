@@ -2,13 +2,12 @@ package dev.herald.testing;
 
 import dev.herald.database.DatabaseUrl;
 import io.zonky.test.db.postgres.embedded.EmbeddedPostgres;
-import org.testcontainers.DockerClientFactory;
-import org.testcontainers.postgresql.PostgreSQLContainer;
-
 import java.sql.Connection;
 import java.sql.DriverManager;
 import java.sql.Statement;
 import java.util.concurrent.atomic.AtomicInteger;
+import org.testcontainers.DockerClientFactory;
+import org.testcontainers.postgresql.PostgreSQLContainer;
 
 /**
  * The PostgreSQL server tests run against, chosen once per JVM: HERALD_DATABASE_URL if set,
@@ -31,7 +30,8 @@ public final class TestDatabase {
         } else if (dockerAvailable()) {
             PostgreSQLContainer pg = new PostgreSQLContainer("postgres:17-alpine");
             pg.start();
-            server = new DatabaseUrl(pg.getHost(), pg.getFirstMappedPort(), pg.getDatabaseName(), pg.getUsername(), pg.getPassword());
+            server = new DatabaseUrl(
+                    pg.getHost(), pg.getFirstMappedPort(), pg.getDatabaseName(), pg.getUsername(), pg.getPassword());
             System.out.println("[test-db] using Testcontainers " + server.describe());
         } else {
             System.out.println("[test-db] no Docker engine answers; using embedded PostgreSQL");
@@ -71,7 +71,7 @@ public final class TestDatabase {
 
     public static void execute(DatabaseUrl url, String sql) {
         try (Connection c = DriverManager.getConnection(url.jdbcUrl(), url.user(), url.password());
-             Statement st = c.createStatement()) {
+                Statement st = c.createStatement()) {
             st.execute(sql);
         } catch (Exception e) {
             throw new IllegalStateException(sql + ": " + e.getMessage(), e);

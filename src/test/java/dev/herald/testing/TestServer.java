@@ -4,7 +4,6 @@ import dev.herald.Herald;
 import dev.herald.config.Config;
 import dev.herald.database.Database;
 import dev.herald.database.DatabaseUrl;
-
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -61,12 +60,25 @@ public final class TestServer implements AutoCloseable {
         return h;
     }
 
-    public Herald replica(int i) { return replicas.get(i); }
-    public Herald herald() { return replicas.get(0); }
-    public DatabaseUrl databaseUrl() { return url; }
+    public Herald replica(int i) {
+        return replicas.get(i);
+    }
 
-    public Api api() { return api(0); }
-    public Api api(int replica) { return new Api("http://127.0.0.1:" + replicas.get(replica).port()); }
+    public Herald herald() {
+        return replicas.get(0);
+    }
+
+    public DatabaseUrl databaseUrl() {
+        return url;
+    }
+
+    public Api api() {
+        return api(0);
+    }
+
+    public Api api(int replica) {
+        return new Api("http://127.0.0.1:" + replicas.get(replica).port());
+    }
 
     /** Stops one replica as SIGTERM would (streams end cleanly). */
     public void stopReplica(int i) {

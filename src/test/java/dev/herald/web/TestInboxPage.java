@@ -1,16 +1,14 @@
 package dev.herald.web;
 
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assertions.fail;
+
 import com.sun.net.httpserver.HttpExchange;
 import com.sun.net.httpserver.HttpServer;
 import dev.herald.Herald;
 import dev.herald.database.Database;
 import dev.herald.testing.TestServer;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.Assumptions;
-import org.junit.jupiter.api.BeforeAll;
-import org.junit.jupiter.api.DynamicTest;
-import org.junit.jupiter.api.TestFactory;
-
 import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.InputStreamReader;
@@ -25,10 +23,11 @@ import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import java.util.stream.Stream;
-
-import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertTrue;
-import static org.junit.jupiter.api.Assertions.fail;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.Assumptions;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.DynamicTest;
+import org.junit.jupiter.api.TestFactory;
 
 /**
  * The inbox page and /herald.js in a real browser: runs src/test/browser/inbox.spec.mjs
@@ -40,7 +39,8 @@ import static org.junit.jupiter.api.Assertions.fail;
  * replica has a tiny replay budget for the 429 case. Skipped only when {@code node} is absent.
  */
 class TestInboxPage {
-    private static final Path BASEDIR = Path.of(System.getProperty("basedir", "")).toAbsolutePath();
+    private static final Path BASEDIR =
+            Path.of(System.getProperty("basedir", "")).toAbsolutePath();
     private static final Path SCRIPTS = BASEDIR.resolve("src/test/browser");
     private static final Pattern RESULT = Pattern.compile("^(ok|not ok) (\\d+) - (.*?)(?: \\((\\d+) ms\\))?$");
     private static final long RUN_DEADLINE_SECONDS = 240;
@@ -64,26 +64,37 @@ class TestInboxPage {
     static void runBrowserCases() throws Exception {
         Assumptions.assumeTrue(onPath("node"), "node is not installed: the browser tests are skipped");
         Path chromium = Path.of(System.getenv().getOrDefault("CHROMIUM", "/usr/bin/chromium"));
-        assertTrue(Files.isExecutable(chromium), "Chromium not found at " + chromium
-                + ": `make test` installs Debian's chromium (apt-get install -y chromium), or set CHROMIUM");
-        assertTrue(Files.isDirectory(SCRIPTS.resolve("node_modules/playwright-core")),
+        assertTrue(
+                Files.isExecutable(chromium),
+                "Chromium not found at " + chromium
+                        + ": `make test` installs Debian's chromium (apt-get install -y chromium), or set CHROMIUM");
+        assertTrue(
+                Files.isDirectory(SCRIPTS.resolve("node_modules/playwright-core")),
                 "playwright-core is not installed: run `make test`, or `npm ci` in src/test/browser");
 
         server = TestServer.start(2);
         pagePort = server.replica(0).port();
         limitedDb = Database.connect(server.databaseUrl(), 4);
-        limited = Herald.start(TestServer.baseConfig(server.databaseUrl()).withHost("127.0.0.1")
-                .withReplayBudget(2, 0, Duration.ofSeconds(2)), limitedDb);
+        limited = Herald.start(
+                TestServer.baseConfig(server.databaseUrl())
+                        .withHost("127.0.0.1")
+                        .withReplayBudget(2, 0, Duration.ofSeconds(2)),
+                limitedDb);
         startControl();
 
         Path out = BASEDIR.resolve("target");
         Files.createDirectories(out);
-        ProcessBuilder pb = new ProcessBuilder("node", "inbox.spec.mjs").directory(SCRIPTS.toFile()).redirectErrorStream(true);
+        ProcessBuilder pb = new ProcessBuilder("node", "inbox.spec.mjs")
+                .directory(SCRIPTS.toFile())
+                .redirectErrorStream(true);
         pb.environment().put("HERALD_BASE", "http://127.0.0.1:" + pagePort);
         pb.environment().put("HERALD_WRITER_BASE", server.api(1).base);
         pb.environment().put("HERALD_LIMITED_BASE", "http://127.0.0.1:" + limited.port());
         pb.environment().put("HERALD_ADMIN_TOKEN", TestServer.ADMIN_TOKEN);
-        pb.environment().put("HERALD_CONTROL", "http://127.0.0.1:" + control.getAddress().getPort());
+        pb.environment()
+                .put(
+                        "HERALD_CONTROL",
+                        "http://127.0.0.1:" + control.getAddress().getPort());
         pb.environment().put("HERALD_OUT", out.toString());
         pb.environment().put("CHROMIUM", chromium.toString());
         Process node = pb.start();
@@ -99,7 +110,8 @@ class TestInboxPage {
     }
 
     private static void read(Process node) {
-        try (BufferedReader r = new BufferedReader(new InputStreamReader(node.getInputStream(), StandardCharsets.UTF_8))) {
+        try (BufferedReader r =
+                new BufferedReader(new InputStreamReader(node.getInputStream(), StandardCharsets.UTF_8))) {
             String line;
             Case open = null;
             StringBuilder details = new StringBuilder();
@@ -113,7 +125,8 @@ class TestInboxPage {
                     planned = Integer.parseInt(line.substring(3));
                 } else if (m.matches()) {
                     if (open != null) record(open, details);
-                    open = new Case(Integer.parseInt(m.group(2)), m.group(3), m.group(1).equals("ok"), "");
+                    open = new Case(
+                            Integer.parseInt(m.group(2)), m.group(3), m.group(1).equals("ok"), "");
                     details.setLength(0);
                 } else if (line.startsWith("  # ") && open != null) {
                     details.append(line.substring(4)).append('\n');
@@ -136,20 +149,28 @@ class TestInboxPage {
     /** POST /kill?prefix=P ends P's SSE streams on replica 0; /stop and /start restart it on its port. */
     private static void startControl() throws IOException {
         control = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 0);
-        control.createContext("/kill", ex -> answer(ex, () -> {
-            String q = ex.getRequestURI().getQuery();
-            String prefix = q != null && q.startsWith("prefix=") ? q.substring(7) : "";
-            if (prefix.length() != 8) throw new IllegalArgumentException("prefix=<8 characters> required");
-            pageReplica().sessions().closeByToken(prefix);
-        }));
+        control.createContext(
+                "/kill",
+                ex -> answer(ex, () -> {
+                    String q = ex.getRequestURI().getQuery();
+                    String prefix = q != null && q.startsWith("prefix=") ? q.substring(7) : "";
+                    if (prefix.length() != 8) throw new IllegalArgumentException("prefix=<8 characters> required");
+                    pageReplica().sessions().closeByToken(prefix);
+                }));
         control.createContext("/stop", ex -> answer(ex, () -> pageReplica().stop(false)));
-        control.createContext("/start", ex -> answer(ex, () -> {
-            if (restarted != null) {
-                restarted.stop(true);
-            }
-            restartedDb = Database.connect(server.databaseUrl(), 8);
-            restarted = Herald.start(TestServer.baseConfig(server.databaseUrl()).withHost("127.0.0.1").withPort(pagePort), restartedDb);
-        }));
+        control.createContext(
+                "/start",
+                ex -> answer(ex, () -> {
+                    if (restarted != null) {
+                        restarted.stop(true);
+                    }
+                    restartedDb = Database.connect(server.databaseUrl(), 8);
+                    restarted = Herald.start(
+                            TestServer.baseConfig(server.databaseUrl())
+                                    .withHost("127.0.0.1")
+                                    .withPort(pagePort),
+                            restartedDb);
+                }));
         control.start();
     }
 
@@ -198,7 +219,10 @@ class TestInboxPage {
             }
             assertTrue(planned > 0, "no plan line from the browser run:\n" + out);
             assertEquals(planned, seen.size(), "cases reported vs planned:\n" + out);
-            assertEquals(0, exitCode, "exit code of the browser run (-1: killed after " + RUN_DEADLINE_SECONDS + " s):\n" + out);
+            assertEquals(
+                    0,
+                    exitCode,
+                    "exit code of the browser run (-1: killed after " + RUN_DEADLINE_SECONDS + " s):\n" + out);
         }));
         return tests.stream();
     }

@@ -1,18 +1,17 @@
 package dev.herald.web;
 
-import dev.herald.testing.Api;
-import dev.herald.testing.TestServer;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
-import org.junit.jupiter.api.Test;
-
-import java.util.Map;
-
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.herald.testing.Api;
+import dev.herald.testing.TestServer;
+import java.util.Map;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
 
 /** The page's files over HTTP (the browser behaviour is TestInboxPage's). */
 class TestPages {
@@ -48,13 +47,15 @@ class TestPages {
     void the_client_is_a_module_and_a_classic_script() {
         Api.Response module = api.get("/herald.js", null);
         assertEquals(200, module.status());
-        assertEquals("text/javascript;charset=utf-8", module.header("Content-Type").replace(" ", ""));
+        assertEquals(
+                "text/javascript;charset=utf-8", module.header("Content-Type").replace(" ", ""));
         assertEquals("*", module.header("Access-Control-Allow-Origin"));
         assertTrue(module.body().contains("\nexport default Herald;"));
 
         Api.Response classic = api.get("/herald.classic.js", null);
         assertEquals(200, classic.status());
-        assertEquals("text/javascript;charset=utf-8", classic.header("Content-Type").replace(" ", ""));
+        assertEquals(
+                "text/javascript;charset=utf-8", classic.header("Content-Type").replace(" ", ""));
         assertFalse(classic.body().contains("\nexport "), "export statement in the classic build");
         assertTrue(classic.body().startsWith("/* Herald browser client, classic-script build"));
         assertTrue(classic.body().endsWith("globalThis.Herald = Herald;\n})();\n"));
@@ -63,7 +64,9 @@ class TestPages {
 
     @Test
     void assets_revalidate_with_an_etag() {
-        for (String path : new String[]{"/", "/herald.js", "/herald.classic.js", "/assets/inbox.js", "/assets/inbox.css", "/favicon.svg"}) {
+        for (String path : new String[] {
+            "/", "/herald.js", "/herald.classic.js", "/assets/inbox.js", "/assets/inbox.css", "/favicon.svg"
+        }) {
             Api.Response r = api.get(path, null);
             assertEquals(200, r.status(), path);
             assertEquals("no-cache", r.header("Cache-Control"), path);
@@ -75,7 +78,9 @@ class TestPages {
             Api.Response stale = api.send("GET", path, null, null, Map.of("If-None-Match", "\"other\""));
             assertEquals(200, stale.status(), path);
         }
-        assertEquals("text/css;charset=utf-8", api.get("/assets/inbox.css", null).header("Content-Type").replace(" ", ""));
+        assertEquals(
+                "text/css;charset=utf-8",
+                api.get("/assets/inbox.css", null).header("Content-Type").replace(" ", ""));
         assertEquals("image/svg+xml", api.get("/favicon.svg", null).header("Content-Type"));
     }
 
@@ -88,8 +93,11 @@ class TestPages {
 
     @Test
     void the_classic_build_needs_the_exports_marker_and_nothing_exported_before_it() {
-        assertThrows(IllegalStateException.class, () -> Pages.classicBuild("const Herald = {};\nexport default Herald;\n"));
-        assertThrows(IllegalStateException.class, () -> Pages.classicBuild("export const x = 1;\n" + Pages.EXPORTS_MARKER + "\n"));
+        assertThrows(
+                IllegalStateException.class, () -> Pages.classicBuild("const Herald = {};\nexport default Herald;\n"));
+        assertThrows(
+                IllegalStateException.class,
+                () -> Pages.classicBuild("export const x = 1;\n" + Pages.EXPORTS_MARKER + "\n"));
         String built = Pages.classicBuild("const Herald = {};\n" + Pages.EXPORTS_MARKER + "\nexport default Herald;\n");
         assertFalse(built.contains("export"));
         assertTrue(built.contains("globalThis.Herald = Herald;"));
