@@ -13,7 +13,7 @@ export JAVA_HOME
 MVN := ./mvnw -B -ntp
 JAR := target/herald.jar
 
-.PHONY: run build test verify bench jooq clean check-jdk browser-deps
+.PHONY: run build test verify bench jooq clean check-jdk browser-deps format
 
 # Browser tests (src/test/browser, run by dev.herald.web.TestInboxPage): playwright-core from npm
 # driving Debian's Chromium. Nothing downloads a browser: Chromium comes from apt.
@@ -61,6 +61,10 @@ $(BENCH_STAMP): bench/pom.xml $(shell find bench/src -type f 2>/dev/null) $(JAR)
 bench: check-jdk $(JAR) $(BENCH_STAMP)
 	"$(JAVA_HOME)/bin/java" -Xms1g -Xmx1g --enable-native-access=ALL-UNNAMED -Djava.awt.headless=true \
 	  -cp "$(BENCH_CP)" dev.herald.bench.Bench $(if $(filter 1 true yes,$(QUICK)),--quick) bench
+
+# Applies the one Java format (palantir-java-format via Spotless); `make test` checks it.
+format: check-jdk
+	$(MVN) -q spotless:apply
 
 jooq: check-jdk
 	$(MVN) generate-sources
