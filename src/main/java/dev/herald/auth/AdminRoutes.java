@@ -1,9 +1,9 @@
 package dev.herald.auth;
 
-import dev.herald.web.ApiException;
-import dev.herald.web.Body;
-import dev.herald.web.Json;
-import dev.herald.web.Params;
+import dev.herald.http.ApiException;
+import dev.herald.http.Body;
+import dev.herald.http.JsonResponses;
+import dev.herald.http.Params;
 import io.javalin.config.RoutesConfig;
 import io.javalin.http.Context;
 import java.util.ArrayList;
@@ -60,7 +60,7 @@ public final class AdminRoutes {
         List<String> ordered = new ArrayList<>();
         for (Scope s : Scope.values()) if (scopes.contains(s)) ordered.add(s.wire());
         out.put("scopes", ordered);
-        Json.respond(ctx, 201, out);
+        JsonResponses.respond(ctx, 201, out);
     }
 
     private void revoke(Context ctx) {

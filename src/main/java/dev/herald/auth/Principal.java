@@ -1,6 +1,6 @@
 package dev.herald.auth;
 
-import dev.herald.web.ApiException;
+import dev.herald.http.ApiException;
 import java.util.Set;
 
 /**

@@ -3,7 +3,7 @@ package dev.herald.chat;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.herald.jooq.tables.records.ChatsRecord;
-import dev.herald.web.Json;
+import dev.herald.json.Json;
 import java.time.OffsetDateTime;
 import java.time.format.DateTimeFormatter;
 import java.util.List;

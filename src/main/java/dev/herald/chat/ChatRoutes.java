@@ -6,6 +6,11 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.herald.auth.Auth;
 import dev.herald.auth.Principal;
 import dev.herald.auth.Scope;
+import dev.herald.http.ApiException;
+import dev.herald.http.Body;
+import dev.herald.http.JsonResponses;
+import dev.herald.http.Params;
+import dev.herald.json.Json;
 import dev.herald.ops.Metrics;
 import dev.herald.sse.Sse;
 import dev.herald.stream.Event;
@@ -13,10 +18,6 @@ import dev.herald.stream.Hub;
 import dev.herald.stream.Ping;
 import dev.herald.stream.Publisher;
 import dev.herald.stream.StreamKey;
-import dev.herald.web.ApiException;
-import dev.herald.web.Body;
-import dev.herald.web.Json;
-import dev.herald.web.Params;
 import io.javalin.config.RoutesConfig;
 import io.javalin.http.Context;
 import java.nio.charset.StandardCharsets;
@@ -106,7 +107,7 @@ public final class ChatRoutes {
         Body body = Body.read(ctx, maxBody);
         Chat chat = chats.create(p.tenant(), p.user(), title(body, true));
         metrics.published(1);
-        Json.respond(ctx, 201, chat.json());
+        JsonResponses.respond(ctx, 201, chat.json());
     }
 
     private void list(Context ctx) {
@@ -126,13 +127,13 @@ public final class ChatRoutes {
         for (Chat c : found) arr.add(c.json());
         ObjectNode out = Json.object();
         out.set("chats", arr);
-        Json.respond(ctx, 200, out);
+        JsonResponses.respond(ctx, 200, out);
     }
 
     private void get(Context ctx) {
         Principal p = user(ctx, false, Scope.EVENTS_READ);
         UUID id = chatId(ctx);
-        Json.respond(
+        JsonResponses.respond(
                 ctx,
                 200,
                 chats.find(p.tenant(), p.user(), id)
@@ -164,7 +165,7 @@ public final class ChatRoutes {
                         p.tenant(), p.user(), id, new ChatRepository.Patch(title, status, setDiff, diff))
                 .orElseThrow(ChatRoutes::noSuchChat);
         metrics.published(u.kinds().size());
-        Json.respond(ctx, 200, u.chat().json());
+        JsonResponses.respond(ctx, 200, u.chat().json());
     }
 
     private static String status(Body body) {
@@ -194,7 +195,7 @@ public final class ChatRoutes {
         Event e = chats.postMessage(p.tenant(), p.user(), id, role, body.node().get("content"))
                 .orElseThrow(ChatRoutes::noSuchChat);
         metrics.published(1);
-        Json.respond(ctx, 201, ChatWire.message(e));
+        JsonResponses.respond(ctx, 201, ChatWire.message(e));
     }
 
     private void messages(Context ctx) {
@@ -214,7 +215,7 @@ public final class ChatRoutes {
         for (Event e : rows) arr.add(ChatWire.message(e));
         ObjectNode out = Json.object();
         out.set("messages", arr);
-        Json.respond(ctx, 200, out);
+        JsonResponses.respond(ctx, 200, out);
     }
 
     /** The chat's stream: from the beginning without a cursor; ends after its deleted event. */
@@ -292,7 +293,7 @@ public final class ChatRoutes {
         }
         ObjectNode res = Json.object();
         res.set("relayed", relayed);
-        Json.respond(ctx, 202, res);
+        JsonResponses.respond(ctx, 202, res);
     }
 
     private record Transient(String event, ObjectNode data) {}

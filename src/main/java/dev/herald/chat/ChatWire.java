@@ -2,9 +2,9 @@ package dev.herald.chat;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.herald.json.Json;
 import dev.herald.stream.Event;
 import dev.herald.stream.Renderer;
-import dev.herald.web.Json;
 
 /**
  * How chat events look on the wire. A chat stream ({@code chat:<id>}) holds {@code message}

@@ -2,7 +2,7 @@ package dev.herald.configstore;
 
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import com.fasterxml.jackson.databind.util.RawValue;
-import dev.herald.web.Json;
+import dev.herald.json.Json;
 import java.time.OffsetDateTime;
 import java.time.format.DateTimeFormatter;
 

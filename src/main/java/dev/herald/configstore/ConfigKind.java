@@ -1,6 +1,6 @@
 package dev.herald.configstore;
 
-import dev.herald.web.ApiException;
+import dev.herald.http.ApiException;
 import java.util.Arrays;
 import java.util.stream.Collectors;
 

@@ -4,12 +4,12 @@ import com.fasterxml.jackson.databind.JsonNode;
 import dev.herald.auth.Auth;
 import dev.herald.auth.Principal;
 import dev.herald.auth.Scope;
+import dev.herald.http.ApiException;
+import dev.herald.http.Body;
+import dev.herald.http.JsonResponses;
+import dev.herald.http.Params;
 import dev.herald.ops.Metrics;
 import dev.herald.sse.Sse;
-import dev.herald.web.ApiException;
-import dev.herald.web.Body;
-import dev.herald.web.Json;
-import dev.herald.web.Params;
 import io.javalin.config.RoutesConfig;
 import io.javalin.http.Context;
 
@@ -53,7 +53,7 @@ public final class ConfigRoutes {
         ConfigKey key = key(ctx, p);
         ConfigEntry e = store.get(key);
         if (!e.present()) throw notFound(key);
-        Json.respondRaw(ctx, 200, e.body());
+        JsonResponses.respondRaw(ctx, 200, e.body());
     }
 
     private void put(Context ctx) {
@@ -65,7 +65,7 @@ public final class ConfigRoutes {
         if (value == null) throw Body.missing("value");
         ConfigEntry e = store.put(key, value.toString());
         metrics.published(1);
-        Json.respondRaw(ctx, 200, e.body());
+        JsonResponses.respondRaw(ctx, 200, e.body());
     }
 
     private void delete(Context ctx) {

@@ -2,12 +2,12 @@ package dev.herald.configstore;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.herald.json.Json;
 import dev.herald.ops.Metrics;
 import dev.herald.stream.Hub;
 import dev.herald.stream.Listener;
 import dev.herald.stream.Renderer;
 import dev.herald.stream.StreamKey;
-import dev.herald.web.Json;
 import java.time.Duration;
 import java.util.Optional;
 import java.util.concurrent.atomic.AtomicLong;

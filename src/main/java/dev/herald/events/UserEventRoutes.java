@@ -6,6 +6,11 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.herald.auth.Auth;
 import dev.herald.auth.Principal;
 import dev.herald.auth.Scope;
+import dev.herald.http.ApiException;
+import dev.herald.http.Body;
+import dev.herald.http.JsonResponses;
+import dev.herald.http.Params;
+import dev.herald.json.Json;
 import dev.herald.ops.Metrics;
 import dev.herald.sse.Sse;
 import dev.herald.stream.Event;
@@ -14,10 +19,6 @@ import dev.herald.stream.Hub;
 import dev.herald.stream.Publisher;
 import dev.herald.stream.Renderer;
 import dev.herald.stream.StreamKey;
-import dev.herald.web.ApiException;
-import dev.herald.web.Body;
-import dev.herald.web.Json;
-import dev.herald.web.Params;
 import io.javalin.config.RoutesConfig;
 import io.javalin.http.Context;
 import java.time.format.DateTimeFormatter;
@@ -86,7 +87,7 @@ public final class UserEventRoutes {
         long cursor = publisher.publish(key, type, data == null ? "{}" : data.toString());
         metrics.published(1);
         ObjectNode out = Json.object().put("stream", key.stream()).put("cursor", cursor);
-        Json.respond(ctx, 201, out);
+        JsonResponses.respond(ctx, 201, out);
     }
 
     private void backlog(Context ctx) {
@@ -108,6 +109,6 @@ public final class UserEventRoutes {
         out.set("events", arr);
         out.put("head", info.head());
         if (info.prunedThrough() > 0) out.put("oldest", info.prunedThrough() + 1);
-        Json.respond(ctx, 200, out);
+        JsonResponses.respond(ctx, 200, out);
     }
 }

@@ -2,9 +2,9 @@ package dev.herald.inbox;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.herald.json.Json;
 import dev.herald.stream.Event;
 import dev.herald.stream.Renderer;
-import dev.herald.web.Json;
 
 /**
  * Wire form of the {@code inbox:<user>} stream's events.

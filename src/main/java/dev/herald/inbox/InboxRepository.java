@@ -7,7 +7,7 @@ import static dev.herald.jooq.Tables.INBOX_TARGETS;
 import dev.herald.jooq.Routines;
 import dev.herald.jooq.tables.InboxNotifications;
 import dev.herald.jooq.tables.InboxTargets;
-import dev.herald.web.Json;
+import dev.herald.json.Json;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;

@@ -5,14 +5,15 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.herald.auth.Auth;
 import dev.herald.auth.Principal;
 import dev.herald.auth.Scope;
+import dev.herald.http.ApiException;
+import dev.herald.http.Body;
+import dev.herald.http.JsonResponses;
+import dev.herald.http.Params;
+import dev.herald.json.Json;
 import dev.herald.ops.Metrics;
 import dev.herald.sse.Sse;
 import dev.herald.stream.Hub;
 import dev.herald.stream.StreamKey;
-import dev.herald.web.ApiException;
-import dev.herald.web.Body;
-import dev.herald.web.Json;
-import dev.herald.web.Params;
 import io.javalin.config.RoutesConfig;
 import io.javalin.http.Context;
 import java.util.ArrayList;
@@ -72,7 +73,7 @@ public final class InboxRoutes {
         NotificationInput in = NotificationInput.from(Body.read(ctx, maxBody));
         Notification n = repo.create(p.tenantOrThrow(), user, in);
         metrics.published(1);
-        Json.respond(ctx, 201, n.toJson());
+        JsonResponses.respond(ctx, 201, n.toJson());
     }
 
     private void list(Context ctx) {
@@ -98,7 +99,7 @@ public final class InboxRoutes {
         ArrayNode arr = out.putArray("notifications");
         for (Notification n : page.notifications()) arr.add(n.toJson());
         out.put("unread_count", page.unreadCount());
-        Json.respond(ctx, 200, out);
+        JsonResponses.respond(ctx, 200, out);
     }
 
     private void readStatus(Context ctx) {
@@ -111,7 +112,7 @@ public final class InboxRoutes {
         boolean read = Body.read(ctx, maxBody).bool("is_read");
         InboxRepository.Marked m = repo.mark(tenant, user, id, read).orElseThrow(InboxRoutes::notFound);
         if (m.changed()) metrics.published(1);
-        Json.respond(ctx, 200, m.notification().toJson());
+        JsonResponses.respond(ctx, 200, m.notification().toJson());
     }
 
     private void markAllRead(Context ctx) {

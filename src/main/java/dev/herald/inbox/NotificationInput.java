@@ -2,9 +2,9 @@ package dev.herald.inbox;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ArrayNode;
-import dev.herald.web.ApiException;
-import dev.herald.web.Body;
-import dev.herald.web.Json;
+import dev.herald.http.ApiException;
+import dev.herald.http.Body;
+import dev.herald.json.Json;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.LinkedHashSet;

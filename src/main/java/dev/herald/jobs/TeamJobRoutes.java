@@ -5,14 +5,15 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.herald.auth.Auth;
 import dev.herald.auth.Principal;
 import dev.herald.auth.Scope;
+import dev.herald.http.ApiException;
+import dev.herald.http.Body;
+import dev.herald.http.JsonResponses;
+import dev.herald.http.Params;
+import dev.herald.json.Json;
 import dev.herald.ops.Metrics;
 import dev.herald.sse.Sse;
 import dev.herald.stream.Hub;
 import dev.herald.stream.StreamKey;
-import dev.herald.web.ApiException;
-import dev.herald.web.Body;
-import dev.herald.web.Json;
-import dev.herald.web.Params;
 import io.javalin.config.RoutesConfig;
 import io.javalin.http.Context;
 
@@ -63,7 +64,7 @@ public final class TeamJobRoutes {
                 .put("team", team)
                 .put("job_id", job)
                 .put("status", status);
-        Json.respond(ctx, 201, out);
+        JsonResponses.respond(ctx, 201, out);
     }
 
     private Sse.Target target(Context ctx) {

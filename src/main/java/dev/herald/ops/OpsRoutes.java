@@ -1,8 +1,8 @@
 package dev.herald.ops;
 
 import dev.herald.database.Database;
+import dev.herald.http.JsonResponses;
 import dev.herald.stream.Listener;
-import dev.herald.web.Json;
 import io.javalin.config.RoutesConfig;
 import java.util.LinkedHashMap;
 import java.util.Map;
@@ -34,7 +34,7 @@ public final class OpsRoutes {
             body.put("status", database && listening ? "ready" : "unavailable");
             body.put("database", database);
             body.put("listener", listening);
-            Json.respond(ctx, database && listening ? 200 : 503, body);
+            JsonResponses.respond(ctx, database && listening ? 200 : 503, body);
         });
         routes.get(
                 "/metrics",

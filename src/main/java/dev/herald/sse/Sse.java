@@ -1,11 +1,11 @@
 package dev.herald.sse;
 
 import dev.herald.auth.Principal;
+import dev.herald.http.ApiException;
+import dev.herald.http.Params;
 import dev.herald.stream.Event;
 import dev.herald.stream.Hub;
 import dev.herald.stream.StreamKey;
-import dev.herald.web.ApiException;
-import dev.herald.web.Params;
 import io.javalin.http.Context;
 import io.javalin.http.Handler;
 import jakarta.servlet.http.HttpServletResponse;

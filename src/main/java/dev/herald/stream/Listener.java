@@ -5,7 +5,7 @@ import com.impossibl.postgres.api.jdbc.PGConnection;
 import com.impossibl.postgres.api.jdbc.PGNotificationListener;
 import com.impossibl.postgres.jdbc.PGDataSource;
 import dev.herald.database.DatabaseUrl;
-import dev.herald.web.Json;
+import dev.herald.json.Json;
 import java.sql.Statement;
 import java.time.Duration;
 import java.util.Map;

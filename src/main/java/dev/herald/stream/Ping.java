@@ -2,7 +2,7 @@ package dev.herald.stream;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import dev.herald.web.Json;
+import dev.herald.json.Json;
 
 /**
  * What travels on the NOTIFY channel {@value #CHANNEL}. Pings only say "stream X has

@@ -2,9 +2,9 @@ package dev.herald.stream;
 
 import com.fasterxml.jackson.core.JsonParser;
 import com.fasterxml.jackson.core.JsonToken;
+import dev.herald.http.ApiException;
 import dev.herald.jooq.Routines;
-import dev.herald.web.ApiException;
-import dev.herald.web.Json;
+import dev.herald.json.Json;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.sql.SQLException;

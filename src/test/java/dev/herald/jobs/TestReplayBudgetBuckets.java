@@ -5,7 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 
 import dev.herald.auth.Principal;
 import dev.herald.auth.Scope;
-import dev.herald.web.ApiException;
+import dev.herald.http.ApiException;
 import java.time.Duration;
 import java.util.Set;
 import java.util.concurrent.atomic.AtomicInteger;

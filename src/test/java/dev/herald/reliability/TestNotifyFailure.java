@@ -5,10 +5,10 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.herald.database.DatabaseUrl;
+import dev.herald.http.ApiException;
 import dev.herald.stream.StreamKey;
 import dev.herald.testing.Api;
 import dev.herald.testing.TestServer;
-import dev.herald.web.ApiException;
 import java.sql.Connection;
 import java.sql.SQLException;
 import java.sql.Statement;

@@ -4,7 +4,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.herald.Herald;
 import dev.herald.config.Config;
 import dev.herald.stream.Publisher;
-import dev.herald.web.Json;
+import dev.herald.json.Json;
 
 import java.io.BufferedReader;
 import java.io.InputStreamReader;

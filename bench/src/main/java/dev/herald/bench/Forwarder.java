@@ -4,7 +4,7 @@ import com.impossibl.postgres.api.jdbc.PGConnection;
 import com.impossibl.postgres.api.jdbc.PGNotificationListener;
 import com.impossibl.postgres.jdbc.PGDataSource;
 import dev.herald.database.DatabaseUrl;
-import dev.herald.web.WebServer;
+import dev.herald.http.WebServer;
 import io.javalin.Javalin;
 import io.javalin.http.Context;
 

@@ -1,7 +1,7 @@
 package dev.herald.bench;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import dev.herald.web.Json;
+import dev.herald.json.Json;
 
 import java.io.IOException;
 import java.io.InputStream;

@@ -1,4 +1,4 @@
-package dev.herald.web;
+package dev.herald.browser;
 
 import io.javalin.config.RoutesConfig;
 import io.javalin.http.Context;

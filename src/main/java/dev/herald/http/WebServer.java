@@ -1,4 +1,4 @@
-package dev.herald.web;
+package dev.herald.http;
 
 import io.javalin.Javalin;
 import io.javalin.config.JavalinConfig;
@@ -133,7 +133,7 @@ public final class WebServer {
         }
         Map<String, Object> body =
                 Map.of("error", Map.of("code", e.code(), "message", e.getMessage() == null ? "" : e.getMessage()));
-        Json.respond(ctx, e.status(), body);
+        JsonResponses.respond(ctx, e.status(), body);
     }
 
     static String codeFor(int status) {

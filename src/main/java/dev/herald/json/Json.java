@@ -1,4 +1,4 @@
-package dev.herald.web;
+package dev.herald.json;
 
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.core.StreamReadConstraints;
@@ -9,7 +9,6 @@ import com.fasterxml.jackson.databind.SerializationFeature;
 import com.fasterxml.jackson.databind.json.JsonMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import com.fasterxml.jackson.datatype.jsr310.JavaTimeModule;
-import io.javalin.http.Context;
 import java.io.UncheckedIOException;
 
 /** The one ObjectMapper: RFC 3339 times, shallow nesting limits against depth bombs. */
@@ -45,19 +44,6 @@ public final class Json {
         } catch (JsonProcessingException e) {
             throw new UncheckedIOException(e);
         }
-    }
-
-    /** The API's one content type for JSON bodies. */
-    public static final String CONTENT_TYPE = "application/json; charset=utf-8";
-
-    /** Writes a JSON response: a JsonNode as is, anything else serialized. */
-    public static void respond(Context ctx, int status, Object body) {
-        respondRaw(ctx, status, body instanceof JsonNode n ? n.toString() : write(body));
-    }
-
-    /** Writes JSON text that is already rendered (e.g. stored jsonb spliced into a body). */
-    public static void respondRaw(Context ctx, int status, String json) {
-        ctx.status(status).contentType(CONTENT_TYPE).result(json);
     }
 
     public static ObjectNode object() {

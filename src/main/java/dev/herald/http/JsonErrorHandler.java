@@ -1,5 +1,6 @@
-package dev.herald.web;
+package dev.herald.http;
 
+import dev.herald.json.Json;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.util.Map;
@@ -43,7 +44,7 @@ public final class JsonErrorHandler extends ErrorHandler {
         if (message.length() > 200) message = message.substring(0, 200) + "…";
         byte[] body = Json.write(Map.of("error", Map.of("code", WebServer.codeFor(status), "message", message)))
                 .getBytes(StandardCharsets.UTF_8);
-        response.getHeaders().put(HttpHeader.CONTENT_TYPE, Json.CONTENT_TYPE);
+        response.getHeaders().put(HttpHeader.CONTENT_TYPE, JsonResponses.CONTENT_TYPE);
         response.write(true, ByteBuffer.wrap(body), callback);
         return true;
     }

@@ -1,4 +1,4 @@
-package dev.herald.web;
+package dev.herald.http;
 
 import io.javalin.http.Context;
 import java.util.regex.Pattern;

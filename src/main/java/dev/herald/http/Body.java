@@ -1,9 +1,10 @@
-package dev.herald.web;
+package dev.herald.http;
 
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.core.exc.StreamConstraintsException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.herald.json.Json;
 import io.javalin.http.Context;
 import java.io.IOException;
 import java.io.InputStream;

@@ -1,4 +1,4 @@
-package dev.herald.web;
+package dev.herald.http;
 
 import java.util.Map;
 

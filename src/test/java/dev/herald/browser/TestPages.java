@@ -1,4 +1,4 @@
-package dev.herald.web;
+package dev.herald.browser;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
