@@ -2,23 +2,20 @@ package dev.herald;
 
 import dev.herald.auth.AdminRoutes;
 import dev.herald.auth.Auth;
+import dev.herald.auth.RevocationPoller;
 import dev.herald.auth.TokenStore;
 import dev.herald.browser.Pages;
 import dev.herald.chat.ChatRepository;
 import dev.herald.chat.ChatRoutes;
-import dev.herald.config.Config;
-import dev.herald.configstore.ConfigRepository;
-import dev.herald.configstore.ConfigRoutes;
-import dev.herald.configstore.ConfigStore;
 import dev.herald.database.Database;
-import dev.herald.events.UserEventRoutes;
 import dev.herald.http.WebServer;
 import dev.herald.inbox.InboxRepository;
 import dev.herald.inbox.InboxRoutes;
-import dev.herald.jobs.Jobs;
 import dev.herald.ops.Metrics;
 import dev.herald.ops.NotifyQueueSampler;
 import dev.herald.ops.OpsRoutes;
+import dev.herald.settings.Settings;
+import dev.herald.sse.ReplayBudget;
 import dev.herald.sse.Sessions;
 import dev.herald.sse.Sse;
 import dev.herald.stream.EventStore;
@@ -26,59 +23,121 @@ import dev.herald.stream.Hub;
 import dev.herald.stream.Listener;
 import dev.herald.stream.Ping;
 import dev.herald.stream.Publisher;
+import dev.herald.stream.RetentionJanitor;
+import dev.herald.stream.StreamKind;
+import dev.herald.teamjobs.JobEvents;
+import dev.herald.teamjobs.TeamJobRoutes;
+import dev.herald.tenantconfig.ConfigRepository;
+import dev.herald.tenantconfig.ConfigRoutes;
+import dev.herald.tenantconfig.ConfigStore;
+import dev.herald.userevents.UserEventRoutes;
 import io.javalin.Javalin;
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.FunctionCounter;
 import java.time.Duration;
-import java.time.OffsetDateTime;
+import java.util.List;
+import java.util.Set;
 import java.util.concurrent.CountDownLatch;
+import java.util.stream.Collectors;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * One Herald replica: database, listener, hub, HTTP. {@link #start} wires everything with
- * plain constructors; {@link #stop} ends streams cleanly, then stops the rest.
+ * One Herald replica, wired here and nowhere else: the engine (event store, hub, listener,
+ * publisher), every stream kind it serves, the SSE gates, the background tasks, and the HTTP
+ * routes of each feature. {@link #start} builds with plain constructors; {@link #stop} ends
+ * streams cleanly, then stops the rest.
  */
 public final class Herald implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(Herald.class);
     public static final String VERSION = versionOf();
 
-    private final Config config;
+    /** Every kind of stream a replica serves: its name prefix, wire form and retention. */
+    static final List<StreamKind> STREAM_KINDS = List.of(
+            UserEventRoutes.KIND,
+            JobEvents.KIND,
+            InboxRoutes.KIND,
+            ChatRepository.OWNER_KIND,
+            ChatRepository.CHAT_KIND,
+            ConfigStore.KIND);
+
+    private final Settings settings;
     private final Database db;
     private final Metrics metrics;
     private final Hub hub;
     private final Listener listener;
     private final Sessions sessions;
-    private final Auth auth;
     private final Publisher publisher;
-    private final Javalin app;
-    private final Thread revocationPoller;
-    private final Jobs jobs; // team job events, retention janitor, replay budget
+    private final RevocationPoller revocationPoller;
+    private final RetentionJanitor janitor;
     private final NotifyQueueSampler notifyQueue;
+    private final Javalin app;
     private volatile boolean stopped;
 
-    private Herald(Config config, Database db) {
-        this.config = config;
+    private Herald(Settings settings, Database db) {
+        this.settings = settings;
         this.db = db;
         this.metrics = new Metrics();
-        EventStore events = new EventStore(db.dsl());
-        TokenStore tokens = new TokenStore(db.dsl());
-        this.publisher = new Publisher(db.dsl());
-        this.hub = new Hub(events, config.ringSize(), metrics);
-        this.sessions = new Sessions(config.slowClientTimeout(), metrics);
-        this.auth = new Auth(tokens, prefix -> publisher.notify(Ping.control("revoke", prefix)));
-        this.listener =
-                new Listener(db.url(), hub, publisher::notify, config.watchdogInterval(), config.watchdogDeadline());
-        Sse sse = new Sse(
-                hub, sessions, config.sseRetryMillis(), config.heartbeat().toMillis(), metrics);
 
-        // A revocation ends the token's streams on every replica.
+        // The engine: the event log, fan-out, the one LISTEN connection, the publish path.
+        EventStore events = new EventStore(db.dsl());
+        this.publisher = new Publisher(db.dsl());
+        this.hub = new Hub(events, settings.streams().ringSize(), metrics);
+        STREAM_KINDS.forEach(hub::register);
+        this.listener = new Listener(
+                db.url(),
+                hub,
+                publisher::notify,
+                settings.watchdog().interval(),
+                settings.watchdog().deadline());
+
+        // Tokens. A revocation ends the token's streams on every replica: broadcast as a
+        // control ping, with a poll of recent revocations as the backstop for lost pings.
+        TokenStore tokens = new TokenStore(db.dsl());
+        Auth auth = new Auth(tokens, prefix -> publisher.notify(Ping.control("revoke", prefix)));
+        this.sessions = new Sessions(settings.streams().slowClientTimeout(), metrics);
         auth.onRevoked(sessions::closeByToken);
         listener.onControl("revoke", auth::revoked);
+        this.revocationPoller = new RevocationPoller(tokens, auth, Duration.ofSeconds(2));
+        auth.bootstrap(settings.adminToken());
 
+        // SSE for every stream kind, behind one gate: the per-user replay budget.
+        Settings.Replay replay = settings.replay();
+        Counter refused = Counter.builder("herald_replay_refused")
+                .description("SSE connects and backlog requests refused by the replay budget (429)")
+                .register(metrics.registry());
+        ReplayBudget budget = new ReplayBudget(replay.connects(), replay.rows(), replay.window(), refused::increment);
+        Sse sse = new Sse(
+                hub,
+                sessions,
+                budget,
+                settings.streams().sseRetryMillis(),
+                settings.streams().heartbeat().toMillis(),
+                metrics);
+
+        // Engine upkeep: retention for the kinds that are retained.
+        Set<StreamKind> retained =
+                STREAM_KINDS.stream().filter(StreamKind::retained).collect(Collectors.toUnmodifiableSet());
+        Settings.Retention retention = settings.retention();
+        this.janitor =
+                new RetentionJanitor(db.dsl(), retained, retention.maxAge(), retention.interval(), retention.batch());
+
+        // Tenant config: a per-replica cache evicted by invalidation pings, flushed after a
+        // listener reconnect (pings may have been lost meanwhile).
+        ConfigStore configs = new ConfigStore(new ConfigRepository(db.dsl()), listener);
+        listener.onChannel(ConfigStore.CHANNEL, configs::onInvalidation);
+        listener.onReconnect(configs::flush);
+
+        // Metrics.
         metrics.gauge("herald_sse_connections", "Open SSE connections", sessions::count);
         metrics.functionCounter("herald_listener_reconnects", "LISTEN connection reconnects", listener::reconnects);
         metrics.gauge(
                 "herald_listener_connected", "1 while the LISTEN connection is up", () -> listener.connected() ? 1 : 0);
         metrics.gauge("herald_topics", "Streams with local subscribers", hub::topicCount);
+        FunctionCounter.builder("herald_retention_deleted_events", janitor, RetentionJanitor::deleted)
+                .description("Events deleted by this replica's retention janitor")
+                .register(metrics.registry());
+        configs.registerMetrics(metrics);
         // Pool usage (hikaricp_connections_active/idle/pending/max, acquire times). A pool
         // serves one registry: a Database reused by a second Herald keeps the first's.
         if (db.pool().getMetricRegistry() == null) db.pool().setMetricRegistry(metrics.registry());
@@ -89,67 +148,46 @@ public final class Herald implements AutoCloseable {
                 "Fraction of PostgreSQL's NOTIFY queue in use (0..1), sampled every 2 s",
                 notifyQueue::usage);
 
-        // Config cache: evict on chat:config_change pings, everything after a reconnect.
-        ConfigStore configs = ConfigStore.create(new ConfigRepository(db.dsl()), listener, hub, metrics);
-
-        auth.bootstrap(config.adminToken());
-        this.jobs = new Jobs(config, db.dsl(), auth, hub, sse, metrics);
-
-        long idle = Math.max(30_000, config.heartbeat().toMillis() * 2 + 5_000);
-        this.app = WebServer.create(config.host(), config.port(), idle, cfg -> {
+        // HTTP: each feature's routes.
+        Settings.Http http = settings.http();
+        long maxBody = http.maxBodyBytes();
+        long idle = Math.max(30_000, settings.streams().heartbeat().toMillis() * 2 + 5_000);
+        this.app = WebServer.create(http.host(), http.port(), idle, cfg -> {
             new OpsRoutes(db, listener, metrics).register(cfg.routes);
-            new AdminRoutes(auth, tokens, config.maxBodyBytes()).register(cfg.routes);
-            new UserEventRoutes(auth, publisher, events, hub, sse, metrics, config.maxBodyBytes()).register(cfg.routes);
-            new ChatRoutes(auth, new ChatRepository(db.dsl()), publisher, hub, sse, metrics, config.maxBodyBytes())
-                    .register(cfg.routes);
-            jobs.register(cfg.routes);
-            new ConfigRoutes(auth, configs, sse, metrics, config.maxBodyBytes()).register(cfg.routes);
-            new InboxRoutes(auth, new InboxRepository(db.dsl()), hub, sse, metrics, config.maxBodyBytes())
-                    .register(cfg.routes);
-            new Pages().register(cfg.routes); // web branch (issue 10): GET /, /herald.js and the page's files
+            new AdminRoutes(auth, tokens, maxBody).register(cfg.routes);
+            new UserEventRoutes(auth, publisher, events, sse, metrics, maxBody).register(cfg.routes);
+            new TeamJobRoutes(auth, new JobEvents(db.dsl()), sse, metrics, maxBody).register(cfg.routes);
+            new ChatRoutes(auth, new ChatRepository(db.dsl()), publisher, sse, metrics, maxBody).register(cfg.routes);
+            new ConfigRoutes(auth, configs, sse, metrics, maxBody).register(cfg.routes);
+            new InboxRoutes(auth, new InboxRepository(db.dsl()), sse, metrics, maxBody).register(cfg.routes);
+            new Pages().register(cfg.routes);
         });
-        this.revocationPoller = Thread.ofVirtual().name("herald-revocations").unstarted(() -> pollRevocations(tokens));
     }
 
     /** Opens the database (embedded if no URL), migrates, and serves. */
-    public static Herald start(Config config) {
-        Database db = Database.open(config);
-        return start(config, db);
+    public static Herald start(Settings settings) {
+        Database db = Database.open(settings);
+        return start(settings, db);
     }
 
     /** Serves on an already open database (tests run several replicas on one). */
-    public static Herald start(Config config, Database db) {
-        Herald h = new Herald(config, db);
+    public static Herald start(Settings settings, Database db) {
+        Herald h = new Herald(settings, db);
         h.listener.start();
         h.revocationPoller.start();
-        h.jobs.start();
+        h.janitor.start();
         h.notifyQueue.start();
         h.app.start();
         log.info(
                 "Herald {} listening on {}:{} — database {} ({})",
                 VERSION,
-                config.host(),
+                settings.http().host(),
                 h.port(),
                 db.url().describe(),
-                db.embedded() ? "embedded, data in " + config.dataDir().toAbsolutePath() : "external");
+                db.embedded()
+                        ? "embedded, data in " + settings.storage().dataDir().toAbsolutePath()
+                        : "external");
         return h;
-    }
-
-    /** A revocation ping can be lost (listener reconnecting): also poll for recent ones. */
-    private void pollRevocations(TokenStore tokens) {
-        OffsetDateTime since = OffsetDateTime.now().minusSeconds(5);
-        while (!stopped) {
-            try {
-                Thread.sleep(2_000);
-                OffsetDateTime now = OffsetDateTime.now();
-                for (String prefix : tokens.revokedSince(since)) auth.revoked(prefix);
-                since = now.minusSeconds(5);
-            } catch (InterruptedException e) {
-                return;
-            } catch (RuntimeException e) {
-                log.debug("revocation poll failed: {}", e.getMessage());
-            }
-        }
     }
 
     public int port() {
@@ -180,8 +218,8 @@ public final class Herald implements AutoCloseable {
         return publisher;
     }
 
-    public Jobs jobs() {
-        return jobs;
+    public RetentionJanitor janitor() {
+        return janitor;
     }
 
     /** Ends SSE streams cleanly (clients resume elsewhere), then stops serving. */
@@ -190,51 +228,17 @@ public final class Herald implements AutoCloseable {
         stopped = true;
         // Stop accepting before ending streams: clients that reconnect at once (and load
         // balancers) must find this replica gone, not be answered 503 by it.
-        int port = port();
-        for (var c : app.jettyServer().server().getConnectors()) {
-            if (c instanceof org.eclipse.jetty.util.component.Graceful g) g.shutdown();
-        }
-        awaitPortClosed(port, Duration.ofSeconds(1));
+        WebServer.stopAccepting(app, settings.http().host(), Duration.ofSeconds(1));
         sessions.shutdown(Duration.ofSeconds(3));
         app.stop();
-        revocationPoller.interrupt();
-        jobs.close();
+        revocationPoller.close();
+        janitor.close();
         notifyQueue.close();
         listener.close();
         hub.close();
         sessions.close();
         if (closeDatabase) db.close();
         log.info("Herald stopped");
-    }
-
-    /**
-     * The acceptor runs on a virtual thread, and the JDK closes a listening socket that a
-     * virtual thread is blocked on only once that thread runs again: on a busy machine the
-     * port kept accepting for most of a second after the connector was shut down (found by
-     * the graceful-shutdown test). Wait, briefly, until a connect is actually refused.
-     */
-    private void awaitPortClosed(int port, Duration max) {
-        String host = config.host() == null
-                        || config.host().isBlank()
-                        || config.host().equals("0.0.0.0")
-                        || config.host().equals("::")
-                ? "127.0.0.1"
-                : config.host();
-        long until = System.nanoTime() + max.toNanos();
-        while (System.nanoTime() < until) {
-            try (java.net.Socket probe = new java.net.Socket()) {
-                probe.connect(new java.net.InetSocketAddress(host, port), 200);
-            } catch (java.io.IOException refused) {
-                return;
-            }
-            try {
-                Thread.sleep(10);
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-                return;
-            }
-        }
-        log.warn("port {} still accepts connections after the connector was shut down", port);
     }
 
     @Override
@@ -248,11 +252,9 @@ public final class Herald implements AutoCloseable {
     }
 
     public static void main(String[] args) throws Exception {
-        Config config;
         Herald herald;
         try {
-            config = Config.fromEnv(System.getenv());
-            herald = start(config);
+            herald = start(Settings.fromEnv(System.getenv()));
         } catch (IllegalArgumentException | IllegalStateException e) {
             log.error("Herald could not start: {}", e.getMessage());
             System.exit(1);

@@ -12,6 +12,7 @@ import dev.herald.json.Json;
 import dev.herald.stream.Event;
 import dev.herald.stream.Publisher;
 import dev.herald.stream.StreamKey;
+import dev.herald.stream.StreamKind;
 import java.time.OffsetDateTime;
 import java.util.ArrayList;
 import java.util.List;
@@ -36,12 +37,17 @@ public final class ChatRepository {
         this.db = db;
     }
 
+    /** {@code chats:<owner>}: the owner\'s chat lifecycle events. */
+    public static final StreamKind OWNER_KIND = new StreamKind("chats", ChatWire.OWNER, false);
+    /** {@code chat:<id>}: a chat\'s messages, its content for its whole life. */
+    public static final StreamKind CHAT_KIND = new StreamKind("chat", ChatWire.CHAT, false);
+
     public static StreamKey ownerStream(String tenant, String owner) {
-        return new StreamKey(tenant, "chats:" + owner);
+        return OWNER_KIND.key(tenant, owner);
     }
 
     public static StreamKey chatStream(String tenant, UUID chat) {
-        return new StreamKey(tenant, "chat:" + chat);
+        return CHAT_KIND.key(tenant, chat.toString());
     }
 
     /** What a PATCH asks for; null fields are left alone. */
@@ -55,7 +61,8 @@ public final class ChatRepository {
     }
 
     private static void publish(DSLContext tx, String kind, Chat chat) {
-        Publisher.publish(tx, ownerStream(chat.tenant(), chat.owner()), kind, ChatWire.lifecycle(kind, chat));
+        Publisher.publishInTransaction(
+                tx, ownerStream(chat.tenant(), chat.owner()), kind, ChatWire.lifecycle(kind, chat));
     }
 
     public Chat create(String tenant, String owner, String title) {
@@ -156,7 +163,7 @@ public final class ChatRepository {
             Chat chat = Chat.of(r);
             publish(tx, "deleted", chat);
             StreamKey key = chatStream(tenant, id);
-            long last = Publisher.publish(
+            long last = Publisher.publishInTransaction(
                     tx,
                     key,
                     ChatWire.DELETED,

@@ -14,7 +14,6 @@ import dev.herald.json.Json;
 import dev.herald.ops.Metrics;
 import dev.herald.sse.Sse;
 import dev.herald.stream.Event;
-import dev.herald.stream.Hub;
 import dev.herald.stream.Ping;
 import dev.herald.stream.Publisher;
 import dev.herald.stream.StreamKey;
@@ -48,16 +47,13 @@ public final class ChatRoutes {
     private final Metrics metrics;
     private final long maxBody;
 
-    public ChatRoutes(
-            Auth auth, ChatRepository chats, Publisher publisher, Hub hub, Sse sse, Metrics metrics, long maxBody) {
+    public ChatRoutes(Auth auth, ChatRepository chats, Publisher publisher, Sse sse, Metrics metrics, long maxBody) {
         this.auth = auth;
         this.chats = chats;
         this.publisher = publisher;
         this.sse = sse;
         this.metrics = metrics;
         this.maxBody = maxBody;
-        hub.renderer("chat", ChatWire.CHAT);
-        hub.renderer("chats", ChatWire.OWNER);
     }
 
     public void register(RoutesConfig routes) {

@@ -2,7 +2,7 @@ package dev.herald.database;
 
 import com.zaxxer.hikari.HikariConfig;
 import com.zaxxer.hikari.HikariDataSource;
-import dev.herald.config.Config;
+import dev.herald.settings.Settings;
 import io.zonky.test.db.postgres.embedded.EmbeddedPostgres;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -10,7 +10,6 @@ import org.flywaydb.core.Flyway;
 import org.flywaydb.core.api.FlywayException;
 import org.jooq.DSLContext;
 import org.jooq.SQLDialect;
-import org.jooq.conf.Settings;
 import org.jooq.impl.DSL;
 import org.postgresql.ds.PGSimpleDataSource;
 import org.slf4j.Logger;
@@ -51,18 +50,18 @@ public final class Database implements AutoCloseable {
         // Start even if the database is down for a moment: /readyz reports it.
         hc.setInitializationFailTimeout(-1);
         this.pool = new HikariDataSource(hc);
-        this.dsl = DSL.using(pool, SQLDialect.POSTGRES, new Settings().withExecuteLogging(false));
+        this.dsl = DSL.using(pool, SQLDialect.POSTGRES, new org.jooq.conf.Settings().withExecuteLogging(false));
     }
 
     /** Resolve, connect and migrate. */
-    public static Database open(Config config) {
-        if (config.databaseUrl() != null) {
-            DatabaseUrl url = DatabaseUrl.parse(config.databaseUrl());
-            return migrated(new Database(url, null, config.poolSize()));
+    public static Database open(Settings config) {
+        if (config.storage().databaseUrl() != null) {
+            DatabaseUrl url = DatabaseUrl.parse(config.storage().databaseUrl());
+            return migrated(new Database(url, null, config.storage().poolSize()));
         }
         EmbeddedPostgres pg = startEmbedded(config);
         DatabaseUrl url = new DatabaseUrl("localhost", pg.getPort(), "postgres", "postgres", null);
-        return migrated(new Database(url, pg, config.poolSize()));
+        return migrated(new Database(url, pg, config.storage().poolSize()));
     }
 
     /** Connect to an existing database without starting anything (tests, the bench). */
@@ -70,11 +69,11 @@ public final class Database implements AutoCloseable {
         return migrated(new Database(url, null, poolSize));
     }
 
-    private static EmbeddedPostgres startEmbedded(Config config) {
+    private static EmbeddedPostgres startEmbedded(Settings config) {
         try {
-            Files.createDirectories(config.dataDir());
+            Files.createDirectories(config.storage().dataDir());
             return EmbeddedPostgres.builder()
-                    .setDataDirectory(config.dataDir().resolve("pg").toFile())
+                    .setDataDirectory(config.storage().dataDir().resolve("pg").toFile())
                     .setCleanDataDirectory(false)
                     // zonky starts PostgreSQL with fsync off (-F) and synchronous_commit off;
                     // Herald promises that a committed event survives a crash.
@@ -85,7 +84,7 @@ public final class Database implements AutoCloseable {
         } catch (IOException e) {
             throw new IllegalStateException(
                     "could not start the embedded PostgreSQL in "
-                            + config.dataDir().toAbsolutePath() + ": " + e.getMessage(),
+                            + config.storage().dataDir().toAbsolutePath() + ": " + e.getMessage(),
                     e);
         }
     }

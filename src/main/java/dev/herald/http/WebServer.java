@@ -1,16 +1,16 @@
 package dev.herald.http;
 
+import dev.herald.database.SqlStates;
+import dev.herald.stream.EventRejected;
 import io.javalin.Javalin;
 import io.javalin.config.JavalinConfig;
 import io.javalin.http.Context;
 import io.javalin.http.HttpResponseException;
-import java.sql.SQLException;
-import java.sql.SQLTransientException;
+import java.time.Duration;
 import java.util.Map;
 import java.util.function.Consumer;
 import org.eclipse.jetty.server.HttpConnectionFactory;
 import org.eclipse.jetty.server.ServerConnector;
-import org.jooq.exception.DataAccessException;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -61,10 +61,18 @@ public final class WebServer {
             cfg.jetty.modifyServer(server -> server.setErrorHandler(new JsonErrorHandler()));
             cfg.routes.exception(ApiException.class, (e, ctx) -> error(ctx, e));
             cfg.routes.exception(
+                    EventRejected.class,
+                    (e, ctx) -> error(
+                            ctx,
+                            switch (e.reason()) {
+                                case INVALID_DATA -> ApiException.badRequest("invalid_field", e.getMessage());
+                                case TOO_LARGE -> ApiException.tooLarge(e.getMessage());
+                            }));
+            cfg.routes.exception(
                     HttpResponseException.class,
                     (e, ctx) -> error(ctx, new ApiException(e.getStatus(), codeFor(e.getStatus()), e.getMessage())));
             cfg.routes.exception(Exception.class, (e, ctx) -> {
-                if (isNotifyQueueFull(e)) {
+                if (SqlStates.notifyQueueFull(e)) {
                     log.error(
                             "NOTIFY queue full: {} {} refused (a LISTEN connection somewhere has stopped reading)",
                             ctx.method(),
@@ -82,7 +90,7 @@ public final class WebServer {
                     // Jetty lets '%' + a non-hex character through in a path; Javalin's decoding
                     // of path parameters then throws (found by the hostile-input test, seed 3).
                     error(ctx, ApiException.badRequest("bad_request", "malformed percent-encoding in the URL"));
-                } else if (isDatabaseDown(e)) {
+                } else if (SqlStates.unavailable(e)) {
                     log.warn("database unavailable for {} {}: {}", ctx.method(), ctx.path(), e.getMessage());
                     error(
                             ctx,
@@ -158,33 +166,33 @@ public final class WebServer {
     }
 
     /**
-     * PostgreSQL queues a transaction's NOTIFYs at commit and, when its 8 GB queue is full
-     * (a LISTENer that stopped reading pins its tail), fails the COMMIT with 54000: the
-     * transaction rolled back, nothing was written, the client may retry later. Not a 500
-     * (found by the NOTIFY failure test, fault 6). Other 54000 errors (row too big) differ.
+     * Stops accepting connections and waits, briefly, until a connect is actually refused. The
+     * acceptor runs on a virtual thread, and the JDK closes a listening socket that a virtual
+     * thread is blocked on only once that thread runs again: on a busy machine the port kept
+     * accepting for most of a second after the connector was shut down (found by the
+     * graceful-shutdown test).
      */
-    static boolean isNotifyQueueFull(Throwable e) {
-        for (Throwable t = e; t != null; t = t.getCause()) {
-            if (t instanceof SQLException s
-                    && "54000".equals(s.getSQLState())
-                    && s.getMessage() != null
-                    && s.getMessage().contains("NOTIFY queue")) return true;
+    public static void stopAccepting(Javalin app, String host, Duration max) {
+        int port = app.port();
+        for (var c : app.jettyServer().server().getConnectors()) {
+            if (c instanceof org.eclipse.jetty.util.component.Graceful g) g.shutdown();
         }
-        return false;
-    }
-
-    /** Connection failures, pool time-outs, a database that is shutting down. */
-    static boolean isDatabaseDown(Throwable e) {
-        for (Throwable t = e; t != null; t = t.getCause()) {
-            if (t instanceof SQLTransientException) return true;
-            if (t instanceof SQLException s
-                    && s.getSQLState() != null
-                    && (s.getSQLState().startsWith("08") || s.getSQLState().startsWith("57P"))) return true;
-            if (t instanceof DataAccessException d
-                    && d.sqlStateClass() != null
-                    && d.sqlStateClass().className() != null
-                    && d.sqlState().startsWith("08")) return true;
+        String probeHost =
+                host == null || host.isBlank() || host.equals("0.0.0.0") || host.equals("::") ? "127.0.0.1" : host;
+        long until = System.nanoTime() + max.toNanos();
+        while (System.nanoTime() < until) {
+            try (java.net.Socket probe = new java.net.Socket()) {
+                probe.connect(new java.net.InetSocketAddress(probeHost, port), 200);
+            } catch (java.io.IOException refused) {
+                return;
+            }
+            try {
+                Thread.sleep(10);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                return;
+            }
         }
-        return false;
+        log.warn("port {} still accepts connections after the connector was shut down", port);
     }
 }

@@ -12,8 +12,8 @@ import dev.herald.http.Params;
 import dev.herald.json.Json;
 import dev.herald.ops.Metrics;
 import dev.herald.sse.Sse;
-import dev.herald.stream.Hub;
 import dev.herald.stream.StreamKey;
+import dev.herald.stream.StreamKind;
 import io.javalin.config.RoutesConfig;
 import io.javalin.http.Context;
 import java.util.ArrayList;
@@ -42,17 +42,19 @@ public final class InboxRoutes {
     private final Metrics metrics;
     private final long maxBody;
 
-    public InboxRoutes(Auth auth, InboxRepository repo, Hub hub, Sse sse, Metrics metrics, long maxBody) {
+    public InboxRoutes(Auth auth, InboxRepository repo, Sse sse, Metrics metrics, long maxBody) {
         this.auth = auth;
         this.repo = repo;
         this.sse = sse;
         this.metrics = metrics;
         this.maxBody = maxBody;
-        hub.renderer("inbox", new InboxRenderer());
     }
 
+    /** {@code inbox:<user>}: notifications and read-state changes, kept with the inbox. */
+    public static final StreamKind KIND = new StreamKind("inbox", new InboxRenderer(), false);
+
     public static StreamKey stream(String tenant, String user) {
-        return new StreamKey(tenant, "inbox:" + user);
+        return KIND.key(tenant, user);
     }
 
     public void register(RoutesConfig routes) {

@@ -4,6 +4,7 @@ import dev.herald.auth.Principal;
 import dev.herald.http.ApiException;
 import dev.herald.http.Params;
 import dev.herald.stream.Event;
+import dev.herald.stream.Frame;
 import dev.herald.stream.Hub;
 import dev.herald.stream.StreamKey;
 import io.javalin.http.Context;
@@ -11,7 +12,6 @@ import io.javalin.http.Handler;
 import jakarta.servlet.http.HttpServletResponse;
 import java.io.IOException;
 import java.io.OutputStream;
-import java.nio.charset.StandardCharsets;
 import java.util.function.Function;
 import java.util.function.Predicate;
 import org.eclipse.jetty.ee10.servlet.ServletContextRequest;
@@ -30,10 +30,17 @@ public final class Sse {
     private final long retryMillis;
     private final long heartbeatMillis;
     private final SseMetrics metrics;
-    // The replay budget (dev.herald.jobs.ReplayBudget); open by default.
-    private volatile ReplayGate replayGate = ReplayGate.OPEN;
+    /** Limits reconnects and replay per user ({@link ReplayBudget}), or {@link ReplayGate#OPEN}. */
+    private final ReplayGate replayGate;
 
-    public Sse(Hub hub, Sessions sessions, long retryMillis, long heartbeatMillis, SseMetrics metrics) {
+    public Sse(
+            Hub hub,
+            Sessions sessions,
+            ReplayGate replayGate,
+            long retryMillis,
+            long heartbeatMillis,
+            SseMetrics metrics) {
+        this.replayGate = replayGate;
         this.hub = hub;
         this.sessions = sessions;
         this.retryMillis = retryMillis;
@@ -78,12 +85,7 @@ public final class Sse {
         void replayed(Principal p, long rows);
     }
 
-    /** Installs the replay budget for every SSE endpoint. */
-    public void replayGate(ReplayGate gate) {
-        this.replayGate = gate;
-    }
-
-    /** The installed replay budget (JSON backlog endpoints use it too). */
+    /** The replay budget of every SSE endpoint (JSON backlog endpoints use it too). */
     public ReplayGate replayGate() {
         return replayGate;
     }
@@ -162,11 +164,9 @@ public final class Sse {
                 res.setHeader("Cache-Control", "no-cache");
                 res.setHeader("X-Accel-Buffering", "no");
                 res.setHeader("Connection", "close");
-                StringBuilder first =
-                        new StringBuilder("retry: ").append(retryMillis).append("\n: connected\n\n");
-                session.write(first.toString().getBytes(StandardCharsets.UTF_8));
+                session.write(Frame.opening(retryMillis));
                 if (start < pruned) {
-                    session.write(SseSession.reset(pruned + 1));
+                    session.write(Frame.reset(pruned + 1));
                     start = pruned;
                 }
                 session.attach(sub, start);

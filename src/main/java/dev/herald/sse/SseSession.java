@@ -9,7 +9,6 @@ import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.nio.ByteBuffer;
-import java.nio.charset.StandardCharsets;
 import java.util.List;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.TimeoutException;
@@ -219,7 +218,7 @@ public final class SseSession implements Subscriber {
                 // The rest next turn (the cursor stays on the last event taken).
                 if (batch.size() >= MAX_BATCH_BYTES) break;
                 long c = e.event().cursor();
-                if (c != cursor + 1) batch.write(reset(c));
+                if (c != cursor + 1) batch.write(Frame.reset(c));
                 if (filter == null || filter.test(e.event())) {
                     batch.write(e.frame());
                     sent++;
@@ -248,11 +247,5 @@ public final class SseSession implements Subscriber {
             long wait = heartbeatMillis - idle;
             signal.awaitMillis(retryMillis > 0 ? Math.min(wait, retryMillis) : wait);
         }
-    }
-
-    /** Retention removed events this client never saw: it must refetch its snapshot. */
-    static byte[] reset(long oldest) {
-        return ("event: reset\ndata: {\"reason\":\"cursor_expired\",\"oldest\":" + oldest + "}\n\n")
-                .getBytes(StandardCharsets.UTF_8);
     }
 }

@@ -2,21 +2,33 @@ package dev.herald.stream;
 
 import java.nio.charset.StandardCharsets;
 
-/** SSE wire encoding of one event: {@code id:}, {@code event:}, {@code data:} lines. */
+/** The SSE wire format: every line Herald writes on an event stream is built here. */
 public final class Frame {
     private Frame() {}
 
+    /** A stored event: {@code id:}, {@code event:}, {@code data:}. */
     public static byte[] persisted(long cursor, Renderer.Rendered r) {
         return ("id: " + cursor + "\nevent: " + clean(r.event()) + "\ndata: " + oneLine(r.data()) + "\n\n")
                 .getBytes(StandardCharsets.UTF_8);
     }
 
+    /** A transient event: no {@code id:}, so it never moves the client's cursor. */
     public static byte[] transientEvent(String event, String data) {
         return ("event: " + clean(event) + "\ndata: " + oneLine(data) + "\n\n").getBytes(StandardCharsets.UTF_8);
     }
 
     public static byte[] comment(String text) {
         return (": " + clean(text) + "\n\n").getBytes(StandardCharsets.UTF_8);
+    }
+
+    /** What a stream opens with: the reconnect delay and a {@code : connected} comment. */
+    public static byte[] opening(long retryMillis) {
+        return ("retry: " + retryMillis + "\n: connected\n\n").getBytes(StandardCharsets.UTF_8);
+    }
+
+    /** Retention removed events this client never saw: it must refetch its snapshot. */
+    public static byte[] reset(long oldest) {
+        return transientEvent("reset", "{\"reason\":\"cursor_expired\",\"oldest\":" + oldest + "}");
     }
 
     private static String clean(String s) {

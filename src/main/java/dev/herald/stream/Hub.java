@@ -17,7 +17,7 @@ public final class Hub implements AutoCloseable {
     private final int ringSize;
     private final HubMetrics metrics;
     private final Map<StreamKey, Topic> topics = new ConcurrentHashMap<>();
-    private final Map<String, Renderer> renderers = new ConcurrentHashMap<>();
+    private final Map<String, StreamKind> kinds = new ConcurrentHashMap<>();
     private final ExecutorService executor = Executors.newThreadPerTaskExecutor(
             Thread.ofVirtual().name("hub-fetch-", 0).factory());
 
@@ -27,13 +27,14 @@ public final class Hub implements AutoCloseable {
         this.metrics = metrics;
     }
 
-    /** How events of a stream kind ({@code user}, {@code inbox}, …) look on the wire. */
-    public void renderer(String kind, Renderer r) {
-        renderers.put(kind, r);
+    /** A kind of stream this replica serves: its events are rendered by the kind's renderer. */
+    public void register(StreamKind kind) {
+        kinds.put(kind.prefix(), kind);
     }
 
     public Renderer rendererFor(StreamKey key) {
-        return renderers.getOrDefault(key.kind(), Renderer.AS_STORED);
+        StreamKind kind = kinds.get(key.kind());
+        return kind == null ? Renderer.AS_STORED : kind.renderer();
     }
 
     /**

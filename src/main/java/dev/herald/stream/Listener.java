@@ -1,11 +1,9 @@
 package dev.herald.stream;
 
-import com.fasterxml.jackson.databind.JsonNode;
 import com.impossibl.postgres.api.jdbc.PGConnection;
 import com.impossibl.postgres.api.jdbc.PGNotificationListener;
 import com.impossibl.postgres.jdbc.PGDataSource;
 import dev.herald.database.DatabaseUrl;
-import dev.herald.json.Json;
 import java.sql.Statement;
 import java.time.Duration;
 import java.util.Map;
@@ -261,24 +259,19 @@ public final class Listener implements AutoCloseable {
                 if (h != null) h.accept(payload);
                 return;
             }
-            JsonNode n = Json.MAPPER.readTree(payload);
-            JsonNode kind = n.get("k");
-            if (kind != null) {
-                String v = n.path("v").asText();
-                if (WATCHDOG.equals(kind.asText())) {
-                    if (v.startsWith(replicaId + ":")) heard(Long.parseLong(v.substring(replicaId.length() + 1)));
-                    return;
+            switch (Ping.parse(payload)) {
+                case Ping.Control c
+                when WATCHDOG.equals(c.kind()) -> {
+                    if (c.value().startsWith(replicaId + ":")) {
+                        heard(Long.parseLong(c.value().substring(replicaId.length() + 1)));
+                    }
                 }
-                Consumer<String> h = controls.get(kind.asText());
-                if (h != null) h.accept(v);
-                return;
-            }
-            StreamKey key = new StreamKey(n.path("t").asText(), n.path("s").asText());
-            JsonNode x = n.get("x");
-            if (x != null) {
-                hub.onTransient(key, x.asText(), n.path("d").toString());
-            } else {
-                hub.onPing(key, n.path("c").asLong());
+                case Ping.Control c -> {
+                    Consumer<String> h = controls.get(c.kind());
+                    if (h != null) h.accept(c.value());
+                }
+                case Ping.Transient t -> hub.onTransient(t.key(), t.event(), t.data());
+                case Ping.Change c -> hub.onPing(c.key(), c.cursor());
             }
         } catch (Exception e) {
             log.warn("ignoring malformed notification on {}: {}", channel, e.getMessage());

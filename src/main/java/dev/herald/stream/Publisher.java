@@ -1,481 +1,65 @@
 package dev.herald.stream;
 
-import com.fasterxml.jackson.core.JsonParser;
-import com.fasterxml.jackson.core.JsonToken;
-import dev.herald.http.ApiException;
+import com.fasterxml.jackson.databind.JsonNode;
 import dev.herald.jooq.Routines;
-import dev.herald.json.Json;
-import java.io.IOException;
 import java.nio.charset.StandardCharsets;
-import java.sql.SQLException;
-import java.sql.SQLTransientException;
-import java.util.ArrayDeque;
-import java.util.ArrayList;
-import java.util.List;
-import java.util.concurrent.atomic.AtomicLong;
-import java.util.concurrent.atomic.LongAdder;
-import java.util.concurrent.locks.Condition;
-import java.util.concurrent.locks.LockSupport;
-import java.util.concurrent.locks.ReentrantLock;
 import org.jooq.DSLContext;
 import org.jooq.JSONB;
 import org.jooq.impl.DSL;
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
 
 /**
  * The one publish path: {@code herald.publish()} increments the stream's head, inserts the
- * row and sends the ping in one call, so the head-row lock lives only until commit.
- *
- * <p>{@link #publish(StreamKey, String, String)} (own transaction) group-commits: callers queue
- * their publish and park; one writer thread takes everything queued, writes it as a single
- * {@code herald.publish_batch()} statement — one transaction, one ping per stream touched
- * (docs/adr/0050) — answers every caller with its own dense cursor once that commit has
- * returned, and takes the next batch at once: what arrived while a commit was in flight goes in
- * the next transaction. Nothing waits for a timer, so a lone publish is written immediately.
- * Input is validated before it joins a batch; if a batch transaction still fails, its callers
- * are retried one by one, so the faulty one gets its own error and the others their cursors.
- * The writer is a platform thread so that a saturated virtual-thread scheduler (every HTTP
- * handler runs on one) cannot delay the next batch; it exits after a few idle seconds.
+ * row and sends the ping in one call, so the head-row lock lives only until commit. A publish
+ * in its own transaction is validated, then group-committed ({@link GroupCommit}); a publish
+ * in the caller's transaction runs there and is seen only if that commits.
  */
 public final class Publisher {
-    /** Upper bound on events in one batch transaction (keeps statements and arrays small). */
-    public static final int MAX_BATCH = 500;
-    /**
-     * How long a batch waits for a stream's head row that someone else holds (typically an
-     * application transaction that published to that stream and has not committed yet). Past
-     * it, that stream's publishes leave the batch for the slow lane, so one held lock never
-     * stalls the group commit of every other stream.
-     */
-    static final int LOCK_TIMEOUT_MS = 500;
-
-    private volatile int lockTimeoutMs = LOCK_TIMEOUT_MS;
-    /** The writer thread exits after this long without work (and is restarted on demand). */
-    private static final long IDLE_EXIT_NANOS = 5_000_000_000L;
-
-    private static final Logger log = LoggerFactory.getLogger(Publisher.class);
-
     private final DSLContext db;
-
-    // Group commit: publishes not yet written, and the writer thread (null when none runs).
-    private final ReentrantLock lock = new ReentrantLock();
-    private final Condition work = lock.newCondition();
-    private final ArrayDeque<Pending> queue = new ArrayDeque<>();
-    private Thread writer;
-    private boolean writerIdle;
-
-    private final LongAdder transactions = new LongAdder();
-    private final LongAdder batches = new LongAdder();
-    private final LongAdder batchedEvents = new LongAdder();
-    private final LongAdder retriedAlone = new LongAdder();
-    private final AtomicLong largestBatch = new AtomicLong();
-    private final LongAdder slowLane = new LongAdder();
-    // Streams whose head row was found locked: their publishes go alone, waiting as long as
-    // needed, until none is in flight (then they rejoin the batches).
-    private final java.util.concurrent.ConcurrentHashMap<StreamKey, java.util.concurrent.atomic.AtomicInteger>
-            slowStreams = new java.util.concurrent.ConcurrentHashMap<>();
+    private final GroupCommit groupCommit;
 
     public Publisher(DSLContext db) {
         this.db = db;
+        this.groupCommit = new GroupCommit(db);
     }
 
-    /**
-     * Publishes in its own transaction (group-committed with concurrent publishes) and returns
-     * the event's cursor once that transaction has committed.
-     */
+    /** Publishes in its own transaction; returns the event's cursor once it has committed. */
     public long publish(StreamKey key, String type, String jsonData) {
-        validate(key, type, jsonData);
-        if (slowStreams.containsKey(key)) return publishSlow(key, type, jsonData);
-        Pending me = new Pending(key, type, jsonData, Thread.currentThread());
-        lock.lock();
-        try {
-            queue.add(me);
-            if (writer == null) {
-                writer =
-                        Thread.ofPlatform().daemon().name("herald-group-commit").start(this::writeLoop);
-            } else if (writerIdle) {
-                work.signal();
-            }
-        } finally {
-            lock.unlock();
-        }
-        return me.await();
-    }
-
-    /** The slow lane: alone, in its own transaction, waiting for the head row as long as it takes. */
-    private long publishSlow(StreamKey key, String type, String jsonData) {
-        enterSlowLane(key);
-        try {
-            slowLane.increment();
-            transactions.increment();
-            return publish(db, key, type, jsonData);
-        } finally {
-            leaveSlowLane(key);
-        }
-    }
-
-    private void enterSlowLane(StreamKey key) {
-        slowStreams.compute(key, (k, n) -> {
-            if (n == null) n = new java.util.concurrent.atomic.AtomicInteger();
-            n.incrementAndGet();
-            return n;
-        });
-    }
-
-    private void leaveSlowLane(StreamKey key) {
-        slowStreams.computeIfPresent(key, (k, n) -> n.decrementAndGet() <= 0 ? null : n);
-    }
-
-    /** Hands a queued publish to the slow lane on its own virtual thread; the writer moves on. */
-    private void toSlowLane(Pending p) {
-        p.handedOver = true;
-        enterSlowLane(p.key); // before the writer takes its next batch
-        Thread.ofVirtual().name("herald-publish-slow-lane").start(() -> {
-            try {
-                p.complete(publishSlow(p.key, p.type, p.data));
-            } catch (RuntimeException e) {
-                p.fail(e);
-            } finally {
-                leaveSlowLane(p.key);
-            }
-        });
+        PublishInput.validate(key, type, jsonData);
+        return groupCommit.submit(key, type, jsonData);
     }
 
     /** Publishes inside the caller's transaction: subscribers see it only if that commits. */
-    public static long publish(DSLContext tx, StreamKey key, String type, String jsonData) {
-        Long c = Routines.publish(tx.configuration(), key.tenant(), key.stream(), type, JSONB.valueOf(jsonData));
-        return c;
+    public static long publishInTransaction(DSLContext tx, StreamKey key, String type, String jsonData) {
+        return Routines.publish(tx.configuration(), key.tenant(), key.stream(), type, JSONB.valueOf(jsonData));
     }
 
     /** Sends a transient signal (never stored, never replayed) to a stream's live subscribers. */
-    public void signal(StreamKey key, String event, com.fasterxml.jackson.databind.JsonNode data) {
+    public void signal(StreamKey key, String event, JsonNode data) {
         notify(Ping.transientSignal(key, event, data));
     }
 
-    /** A raw NOTIFY on Herald's channel; 413 if the payload is too large for PostgreSQL. */
+    /** A raw NOTIFY on Herald's channel; refused if the payload is too large for PostgreSQL. */
     public void notify(String payload) {
         if (payload.getBytes(StandardCharsets.UTF_8).length > Ping.MAX_PAYLOAD_BYTES) {
-            throw ApiException.tooLarge("signal payload exceeds PostgreSQL's NOTIFY limit of 8,000 bytes");
+            throw new EventRejected(
+                    EventRejected.Reason.TOO_LARGE, "signal payload exceeds PostgreSQL's NOTIFY limit of 8,000 bytes");
         }
         db.select(DSL.function("pg_notify", Object.class, DSL.val(Ping.CHANNEL), DSL.val(payload)))
                 .fetch();
     }
 
     /** Counters of the group commit since start (the bench and /metrics read them). */
-    public Stats stats() {
-        return new Stats(
-                transactions.sum(),
-                batches.sum(),
-                batchedEvents.sum(),
-                largestBatch.get(),
-                retriedAlone.sum(),
-                slowLane.sum());
-    }
-
-    /** Tests hold a head row locked to force batches; they raise this so the writer keeps waiting. */
-    void lockTimeoutMillis(int ms) {
-        lockTimeoutMs = ms;
+    public GroupCommit.Stats stats() {
+        return groupCommit.stats();
     }
 
     /** Publishes waiting for the batch in flight to commit (tests and the bench watch it). */
     public int queued() {
-        lock.lock();
-        try {
-            return queue.size();
-        } finally {
-            lock.unlock();
-        }
+        return groupCommit.queued();
     }
 
-    /**
-     * @param transactions  publish transactions written by {@link #publish(StreamKey, String, String)}
-     * @param batches       of those, the ones holding more than one event
-     * @param batchedEvents events written in those batches
-     * @param largestBatch  the most events one transaction held
-     * @param retriedAlone  events re-published alone after their batch transaction failed
-     * @param slowLane      events published alone because their stream's head row was locked
-     */
-    public record Stats(
-            long transactions, long batches, long batchedEvents, long largestBatch, long retriedAlone, long slowLane) {}
-
-    // ---------------------------------------------------------------------------------------
-
-    /**
-     * Everything that would fail inside the batch statement for one caller's input alone is
-     * rejected here, before the input can share a transaction with others.
-     */
-    static void validate(StreamKey key, String type, String json) {
-        if (key == null || key.tenant() == null || key.stream() == null)
-            throw new IllegalArgumentException("publish: no stream");
-        if (type == null) throw new IllegalArgumentException("publish: no event type");
-        if (json == null) throw new IllegalArgumentException("publish: no event data");
-        if (key.tenant().indexOf('\0') >= 0 || key.stream().indexOf('\0') >= 0 || type.indexOf('\0') >= 0) {
-            throw new IllegalArgumentException("publish: NUL character in stream or type");
-        }
-        try (JsonParser p = Json.MAPPER.getFactory().createParser(json)) {
-            JsonToken t = p.nextToken();
-            if (t == null) throw new IllegalArgumentException("publish: event data is empty");
-            int depth = 0;
-            do {
-                switch (t) {
-                    case START_OBJECT, START_ARRAY -> depth++;
-                    case END_OBJECT, END_ARRAY -> depth--;
-                    case FIELD_NAME, VALUE_STRING -> {
-                        // jsonb cannot store U+0000 (PostgreSQL: "unsupported Unicode escape sequence").
-                        if (p.getText().indexOf('\0') >= 0) {
-                            throw ApiException.badRequest(
-                                    "invalid_field", "'data' contains the character U+0000, which cannot be stored");
-                        }
-                    }
-                    default -> {}
-                }
-                if (depth == 0) break;
-                t = p.nextToken();
-            } while (t != null);
-            if (p.nextToken() != null) throw new IllegalArgumentException("publish: event data has trailing content");
-        } catch (IOException e) {
-            throw new IllegalArgumentException("publish: event data is not valid JSON: " + e.getMessage());
-        }
-    }
-
-    /** The writer thread: batch after batch while publishes are queued; exits when idle. */
-    private void writeLoop() {
-        boolean exitedNormally = false;
-        try {
-            for (long round = 0; round < Long.MAX_VALUE; round++) {
-                List<Pending> batch = takeBatch();
-                if (batch == null) {
-                    exitedNormally = true;
-                    return;
-                }
-                // Publishes queued for a stream that went to the slow lane meanwhile follow it.
-                if (!slowStreams.isEmpty()) {
-                    List<Pending> keep = new ArrayList<>(batch.size());
-                    for (Pending p : batch) {
-                        if (slowStreams.containsKey(p.key)) toSlowLane(p);
-                        else keep.add(p);
-                    }
-                    batch = keep;
-                }
-                try {
-                    write(batch);
-                } catch (RuntimeException | Error e) {
-                    log.error("group commit failed unexpectedly", e);
-                } finally {
-                    for (Pending p : batch) {
-                        if (p.state != Pending.DONE && !p.handedOver)
-                            p.fail(new IllegalStateException("publish was not completed"));
-                    }
-                }
-            }
-        } finally {
-            if (!exitedNormally) {
-                // Never leave callers parked behind a writer that died: start another.
-                lock.lock();
-                try {
-                    writer = queue.isEmpty()
-                            ? null
-                            : Thread.ofPlatform()
-                                    .daemon()
-                                    .name("herald-group-commit")
-                                    .start(this::writeLoop);
-                } finally {
-                    lock.unlock();
-                }
-            }
-        }
-    }
-
-    /** Waits for queued publishes and takes up to MAX_BATCH; null when idle long enough to exit. */
-    private List<Pending> takeBatch() {
-        lock.lock();
-        try {
-            long idleUntil = System.nanoTime() + IDLE_EXIT_NANOS;
-            while (queue.isEmpty()) {
-                long left = idleUntil - System.nanoTime();
-                if (left <= 0) {
-                    writer = null;
-                    return null;
-                }
-                writerIdle = true;
-                try {
-                    work.awaitNanos(left);
-                } catch (InterruptedException e) {
-                    // Not a reason to strand queued callers: keep serving.
-                } finally {
-                    writerIdle = false;
-                }
-            }
-            int n = Math.min(queue.size(), MAX_BATCH);
-            List<Pending> batch = new ArrayList<>(n);
-            for (int i = 0; i < n; i++) batch.add(queue.poll());
-            return batch;
-        } finally {
-            lock.unlock();
-        }
-    }
-
-    private void write(List<Pending> batch) {
-        if (batch.isEmpty()) return;
-        transactions.increment();
-        if (batch.size() == 1) {
-            writeAlone(batch.get(0), new java.util.HashSet<>());
-            return;
-        }
-        int n = batch.size();
-        Long[] cursors;
-        try {
-            cursors = publishBatch(batch);
-        } catch (RuntimeException e) {
-            if (!rolledBackByServer(e)) {
-                // No answer from the database (connection lost, pool exhausted, shutting
-                // down): retrying one by one would only wait N times as long. Each caller
-                // gets the error; as with a single publish, the outcome is the client's to retry.
-                for (Pending p : batch) p.fail(e);
-                return;
-            }
-            // The database answered with an error, so the transaction rolled back and nothing
-            // of it exists: write each caller alone, so only the faulty one fails.
-            if (!LOCK_TIMEOUT.equals(sqlState(e))) {
-                log.warn("a batch of {} publishes failed ({}); retrying them one by one", n, e.getMessage());
-            }
-            retriedAlone.add(n);
-            java.util.Set<StreamKey> locked = new java.util.HashSet<>();
-            for (Pending p : batch) {
-                transactions.increment();
-                writeAlone(p, locked);
-            }
-            return;
-        }
-        if (cursors == null || cursors.length != n) {
-            // Cannot happen with herald.publish_batch; never hand out wrong cursors if it does.
-            IllegalStateException e = new IllegalStateException("publish_batch returned "
-                    + (cursors == null ? "null" : cursors.length + " cursors") + " for " + n + " events");
-            for (Pending p : batch) p.fail(e);
-            return;
-        }
-        batches.increment();
-        batchedEvents.add(n);
-        largestBatch.accumulateAndGet(n, Math::max);
-        for (int i = 0; i < n; i++) batch.get(i).complete(cursors[i]);
-    }
-
-    private Long[] publishBatch(List<Pending> batch) {
-        int n = batch.size();
-        String[] tenants = new String[n];
-        String[] streams = new String[n];
-        String[] types = new String[n];
-        JSONB[] datas = new JSONB[n];
-        for (int i = 0; i < n; i++) {
-            Pending p = batch.get(i);
-            tenants[i] = p.key.tenant();
-            streams[i] = p.key.stream();
-            types[i] = p.type;
-            datas[i] = JSONB.valueOf(p.data);
-        }
-        return Routines.publishBatch(db.configuration(), tenants, streams, types, datas, lockTimeoutMs);
-    }
-
-    /** One publish in its own statement, still with the lock timeout; a held head sends it to the slow lane. */
-    private void writeAlone(Pending p, java.util.Set<StreamKey> locked) {
-        if (locked.contains(p.key)) {
-            p.handedOver = true;
-            toSlowLane(p);
-            return;
-        }
-        try {
-            Long[] c = publishBatch(List.of(p));
-            p.complete(c[0]);
-        } catch (RuntimeException e) {
-            if (LOCK_TIMEOUT.equals(sqlState(e))) {
-                locked.add(p.key);
-                p.handedOver = true;
-                toSlowLane(p);
-            } else {
-                p.fail(e);
-            }
-        }
-    }
-
-    private static final String LOCK_TIMEOUT = "55P03";
-
-    static String sqlState(Throwable e) {
-        int depth = 0;
-        for (Throwable t = e; t != null && depth < 32; t = t.getCause(), depth++) {
-            if (t instanceof SQLException s) return s.getSQLState();
-        }
-        return null;
-    }
-
-    /**
-     * True when the database itself reported the error (an SQLSTATE outside the connection and
-     * shutdown classes): the statement — and with it the autocommit transaction — rolled back.
-     */
-    static boolean rolledBackByServer(Throwable e) {
-        int depth = 0;
-        for (Throwable t = e; t != null && depth < 32; t = t.getCause(), depth++) {
-            if (t instanceof SQLTransientException) return false;
-            if (t instanceof SQLException s) {
-                String state = s.getSQLState();
-                if (state == null || state.length() < 2) return false;
-                String cls = state.substring(0, 2);
-                return !(cls.equals("08")
-                        || cls.equals("57")
-                        || cls.equals("53")
-                        || cls.equals("58")
-                        || cls.equals("XX"));
-            }
-        }
-        return false;
-    }
-
-    /** One caller's publish waiting in the queue; its caller's thread parks until it is done. */
-    private static final class Pending {
-        static final int WAITING = 0, DONE = 1;
-
-        final StreamKey key;
-        final String type;
-        final String data;
-        final Thread thread;
-        volatile int state = WAITING;
-        /** Given to the slow lane, which will answer it. */
-        volatile boolean handedOver;
-
-        long cursor;
-        RuntimeException error;
-
-        Pending(StreamKey key, String type, String data, Thread thread) {
-            this.key = key;
-            this.type = type;
-            this.data = data;
-            this.thread = thread;
-        }
-
-        void complete(long c) {
-            cursor = c;
-            state = DONE;
-            LockSupport.unpark(thread);
-        }
-
-        void fail(RuntimeException e) {
-            error = e;
-            state = DONE;
-            LockSupport.unpark(thread);
-        }
-
-        /** Parks until the writer has answered; interrupts do not abandon a queued publish. */
-        long await() {
-            boolean interrupted = false;
-            try {
-                while (state != DONE) {
-                    LockSupport.park(this);
-                    if (Thread.interrupted()) interrupted = true;
-                }
-                if (error != null) throw error;
-                return cursor;
-            } finally {
-                if (interrupted) Thread.currentThread().interrupt();
-            }
-        }
+    /** Tests hold a head row locked to force batches; they raise this so the writer keeps waiting. */
+    void lockTimeoutMillis(int ms) {
+        groupCommit.lockTimeoutMillis(ms);
     }
 }

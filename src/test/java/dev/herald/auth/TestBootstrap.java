@@ -5,7 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.herald.Herald;
-import dev.herald.config.Config;
+import dev.herald.settings.Settings;
 import dev.herald.testing.Api;
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
@@ -26,7 +26,8 @@ class TestBootstrap {
 
     @Test
     void an_embedded_server_prints_its_operator_token_once_and_keeps_data_across_restarts(@TempDir Path dir) {
-        Config config = Config.defaults().withPort(0).withHost("127.0.0.1").withDataDir(dir);
+        Settings config =
+                Settings.defaults().with(b -> b.port(0).host("127.0.0.1").dataDir(dir));
         String operator;
         String userToken;
         PrintStream original = System.out;
@@ -84,19 +85,5 @@ class TestBootstrap {
         } finally {
             second.close();
         }
-    }
-
-    @Test
-    void settings_come_from_the_environment_with_clear_errors() {
-        var e = org.junit.jupiter.api.Assertions.assertThrows(
-                IllegalArgumentException.class, () -> Config.fromEnv(Map.of("HERALD_PORT", "not-a-port")));
-        assertTrue(e.getMessage().contains("HERALD_PORT"));
-        var d = org.junit.jupiter.api.Assertions.assertThrows(
-                IllegalArgumentException.class, () -> Config.fromEnv(Map.of("HERALD_HEARTBEAT", "15 seconds")));
-        assertTrue(d.getMessage().contains("ISO-8601"));
-        assertEquals(java.time.Duration.ofDays(7), Config.fromEnv(Map.of()).retention());
-        assertEquals(
-                java.time.Duration.ofSeconds(5),
-                Config.fromEnv(Map.of("HERALD_HEARTBEAT", "PT5S")).heartbeat());
     }
 }

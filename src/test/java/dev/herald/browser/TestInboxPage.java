@@ -75,11 +75,7 @@ class TestInboxPage {
         server = TestServer.start(2);
         pagePort = server.replica(0).port();
         limitedDb = Database.connect(server.databaseUrl(), 4);
-        limited = Herald.start(
-                TestServer.baseConfig(server.databaseUrl())
-                        .withHost("127.0.0.1")
-                        .withReplayBudget(2, 0, Duration.ofSeconds(2)),
-                limitedDb);
+        limited = Herald.start(server.settings(b -> b.replay(2, 0, Duration.ofSeconds(2))), limitedDb);
         startControl();
 
         Path out = BASEDIR.resolve("target");
@@ -165,11 +161,7 @@ class TestInboxPage {
                         restarted.stop(true);
                     }
                     restartedDb = Database.connect(server.databaseUrl(), 8);
-                    restarted = Herald.start(
-                            TestServer.baseConfig(server.databaseUrl())
-                                    .withHost("127.0.0.1")
-                                    .withPort(pagePort),
-                            restartedDb);
+                    restarted = Herald.start(server.settings(b -> b.port(pagePort)), restartedDb);
                 }));
         control.start();
     }

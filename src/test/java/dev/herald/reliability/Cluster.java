@@ -1,9 +1,9 @@
 package dev.herald.reliability;
 
 import dev.herald.Herald;
-import dev.herald.config.Config;
 import dev.herald.database.Database;
 import dev.herald.database.DatabaseUrl;
+import dev.herald.settings.Settings;
 import dev.herald.testing.Api;
 import dev.herald.testing.TestServer;
 import java.util.ArrayList;
@@ -18,12 +18,12 @@ final class Cluster implements AutoCloseable {
     private final List<Herald> replicas = new ArrayList<>();
     private final List<Database> databases = new ArrayList<>();
 
-    static Cluster start(DatabaseUrl url, int n, UnaryOperator<Config> tune) {
+    static Cluster start(DatabaseUrl url, int n, UnaryOperator<Settings.Builder> tune) {
         Cluster c = new Cluster();
         for (int i = 0; i < n; i++) {
             Database db = Database.connect(url, 8);
             c.databases.add(db);
-            c.replicas.add(Herald.start(tune.apply(TestServer.baseConfig(url)).withHost("127.0.0.1"), db));
+            c.replicas.add(Herald.start(TestServer.baseSettings(url).with(tune), db));
         }
         return c;
     }

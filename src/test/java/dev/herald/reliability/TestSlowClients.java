@@ -38,9 +38,9 @@ class TestSlowClients {
     void clients_that_never_read_are_dropped_without_slowing_anyone_else() throws Exception {
         try (TestServer server = TestServer.start(
                 1,
-                c -> c.withSlowClientTimeout(SLOW_TIMEOUT)
+                c -> c.slowClientTimeout(SLOW_TIMEOUT)
                         // 120 streams of one user: the per-user replay budget would refuse most of them.
-                        .withReplayBudget(0, 0, Duration.ofMinutes(1)))) {
+                        .replay(0, 0, Duration.ofMinutes(1)))) {
             Herald h = server.herald();
             Api api = server.api();
             String write = api.mint(TENANT, null, "events:write");

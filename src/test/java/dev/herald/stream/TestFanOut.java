@@ -35,7 +35,7 @@ class TestFanOut {
     @BeforeAll
     static void start() {
         // Hundreds of connections of one user: the per-user replay budget would (rightly) refuse them.
-        server = TestServer.start(1, c -> c.withReplayBudget(0, 0, Duration.ofMinutes(1)));
+        server = TestServer.start(1, c -> c.replay(0, 0, Duration.ofMinutes(1)));
         api = server.api();
     }
 

@@ -203,7 +203,8 @@ class TestGroupCommit {
             inTx.add(server.herald()
                     .database()
                     .dsl()
-                    .transactionResult(cfg -> Publisher.publish(cfg.dsl(), key, "tx", "{\"id\":\"" + id + "\"}")));
+                    .transactionResult(
+                            cfg -> Publisher.publishInTransaction(cfg.dsl(), key, "tx", "{\"id\":\"" + id + "\"}")));
         }
         Map<String, Map<Long, String>> byStream = new HashMap<>();
         for (int i = 0; i < calls.size(); i++) record(byStream, calls.get(i), key.stream(), "http-" + i);

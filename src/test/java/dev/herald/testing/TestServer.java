@@ -1,60 +1,97 @@
 package dev.herald.testing;
 
 import dev.herald.Herald;
-import dev.herald.config.Config;
 import dev.herald.database.Database;
 import dev.herald.database.DatabaseUrl;
+import dev.herald.settings.Settings;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.function.UnaryOperator;
+import org.junit.jupiter.api.extension.AfterAllCallback;
+import org.junit.jupiter.api.extension.BeforeAllCallback;
+import org.junit.jupiter.api.extension.ExtensionContext;
+import org.junit.jupiter.api.extension.ParameterContext;
+import org.junit.jupiter.api.extension.ParameterResolver;
 
 /**
  * Herald replicas for tests: each a real server on its own port with its own pool and LISTEN
- * connection, all on one fresh database. Use one for most tests, several for cross-replica
- * cases (writer on A, subscriber on B).
+ * connection, all on one fresh database. One for most tests, several for cross-replica cases
+ * (writer on A, subscriber on B).
+ *
+ * <p>A test class declares its server once, and the extension starts it before the first test
+ * and stops it after the last; test methods may take an {@link Api} (replica 0) as a parameter:
+ *
+ * <pre>{@code
+ * @RegisterExtension
+ * static final TestServer server = TestServer.replicas(2);
+ * }</pre>
+ *
+ * A test that needs a server of its own opens one with {@link #start} in try-with-resources.
  */
-public final class TestServer implements AutoCloseable {
+public final class TestServer implements AutoCloseable, BeforeAllCallback, AfterAllCallback, ParameterResolver {
     public static final String ADMIN_TOKEN = "test-operator-token-0123456789";
 
-    private final DatabaseUrl url;
+    private final int initialReplicas;
+    private final UnaryOperator<Settings.Builder> tune;
     private final List<Herald> replicas = new ArrayList<>();
     private final List<Database> databases = new ArrayList<>();
-    private final UnaryOperator<Config> tune;
+    private DatabaseUrl url;
 
-    private TestServer(DatabaseUrl url, UnaryOperator<Config> tune) {
-        this.url = url;
+    private TestServer(int replicas, UnaryOperator<Settings.Builder> tune) {
+        this.initialReplicas = replicas;
         this.tune = tune;
     }
 
-    public static TestServer start() {
-        return start(1, c -> c);
+    /** A server for a test class, started and stopped by the extension. */
+    public static TestServer replicas(int n) {
+        return replicas(n, b -> b);
     }
 
-    public static TestServer start(int replicas) {
-        return start(replicas, c -> c);
+    /** The same, with settings changed by {@code tune}. */
+    public static TestServer replicas(int n, UnaryOperator<Settings.Builder> tune) {
+        return new TestServer(n, tune);
     }
 
-    /** Starts replicas on a fresh database; {@code tune} adjusts their config. */
-    public static TestServer start(int replicas, UnaryOperator<Config> tune) {
-        TestServer s = new TestServer(TestDatabase.fresh(), tune);
-        for (int i = 0; i < replicas; i++) s.addReplica();
+    /** A server started now, for one test: close it (try-with-resources). */
+    public static TestServer start(int replicas, UnaryOperator<Settings.Builder> tune) {
+        TestServer s = new TestServer(replicas, tune);
+        s.open();
         return s;
     }
 
-    /** The base config tests use: fast watchdog, quick heartbeats. */
-    public static Config baseConfig(DatabaseUrl url) {
-        return Config.defaults()
-                .withPort(0)
-                .withDatabaseUrl(url.jdbcUrl())
-                .withAdminToken(ADMIN_TOKEN)
-                .withWatchdog(Duration.ofMillis(300), Duration.ofMillis(1500))
-                .withSlowClientTimeout(Duration.ofSeconds(3));
+    public static TestServer start(int replicas) {
+        return start(replicas, b -> b);
+    }
+
+    public static TestServer start() {
+        return start(1);
+    }
+
+    /** The settings every test replica starts from: fast watchdog, quick slow-client drops. */
+    public static Settings baseSettings(DatabaseUrl url) {
+        return Settings.defaults()
+                .with(b -> b.port(0)
+                        .host("127.0.0.1")
+                        .databaseUrl(url.jdbcUrl())
+                        .adminToken(ADMIN_TOKEN)
+                        .watchdog(Duration.ofMillis(300), Duration.ofMillis(1500))
+                        .slowClientTimeout(Duration.ofSeconds(3)));
+    }
+
+    /** This server's settings with further changes, for replicas a test starts itself. */
+    public Settings settings(UnaryOperator<Settings.Builder> change) {
+        return baseSettings(url).with(b -> change.apply(tune.apply(b)));
+    }
+
+    private void open() {
+        url = TestDatabase.fresh();
+        for (int i = 0; i < initialReplicas; i++) addReplica();
     }
 
     public Herald addReplica() {
         Database db = Database.connect(url, 8);
-        Herald h = Herald.start(tune.apply(baseConfig(url)).withHost("127.0.0.1"), db);
+        Herald h = Herald.start(settings(b -> b), db);
         databases.add(db);
         replicas.add(h);
         return h;
@@ -89,5 +126,28 @@ public final class TestServer implements AutoCloseable {
     public void close() {
         for (Herald h : replicas) h.stop(false);
         for (Database d : databases) d.close();
+        replicas.clear();
+        databases.clear();
+    }
+
+    @Override
+    public void beforeAll(ExtensionContext context) {
+        open();
+    }
+
+    @Override
+    public void afterAll(ExtensionContext context) {
+        close();
+    }
+
+    @Override
+    public boolean supportsParameter(ParameterContext p, ExtensionContext e) {
+        Class<?> type = p.getParameter().getType();
+        return type == Api.class || type == TestServer.class;
+    }
+
+    @Override
+    public Object resolveParameter(ParameterContext p, ExtensionContext e) {
+        return p.getParameter().getType() == Api.class ? api() : this;
     }
 }

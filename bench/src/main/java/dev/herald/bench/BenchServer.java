@@ -2,8 +2,8 @@ package dev.herald.bench;
 
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.herald.Herald;
-import dev.herald.config.Config;
-import dev.herald.stream.Publisher;
+import dev.herald.settings.Settings;
+import dev.herald.stream.GroupCommit;
 import dev.herald.json.Json;
 
 import java.io.BufferedReader;
@@ -28,7 +28,7 @@ public final class BenchServer {
         Forwarder forwarder = null;
         int port;
         if (mode.equals("herald")) {
-            Config c = Config.fromEnv(System.getenv()).withHost("127.0.0.1");
+            Settings c = Settings.fromEnv(System.getenv()).with(b -> b.host("127.0.0.1"));
             herald = Herald.start(c);
             port = herald.port();
         } else if (mode.equals("forwarder")) {
@@ -58,7 +58,7 @@ public final class BenchServer {
                 o.put("sse", herald.sessions().count());
                 o.put("subscribers", herald.hub().subscriberCount());
                 o.put("fetches", (long) herald.metrics().fetchCount());
-                Publisher.Stats s = herald.publisher().stats();
+                GroupCommit.Stats s = herald.publisher().stats();
                 o.put("pubTransactions", s.transactions()).put("pubBatches", s.batches())
                         .put("pubBatchedEvents", s.batchedEvents()).put("pubLargestBatch", s.largestBatch())
                         .put("pubRetriedAlone", s.retriedAlone());

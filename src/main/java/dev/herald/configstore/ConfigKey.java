@@ -1,4 +1,0 @@
-package dev.herald.configstore;
-
-/** One config entry's identity: {@code {kind}/{entity}} within a tenant. */
-public record ConfigKey(String tenant, ConfigKind kind, String entity) {}

@@ -1,0 +1,236 @@
+package dev.herald.settings;
+
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.format.DateTimeParseException;
+import java.util.Map;
+import java.util.function.UnaryOperator;
+
+/**
+ * Herald's settings, read from the environment (docs/API.md "Running it"), one nested record
+ * per concern. Every value has a default; tests change a few through {@link #with}.
+ */
+public record Settings(
+        Http http,
+        Storage storage,
+        String adminToken,
+        Streams streams,
+        Watchdog watchdog,
+        Retention retention,
+        Replay replay) {
+
+    /** The HTTP port: HERALD_HOST, HERALD_PORT, HERALD_MAX_BODY_BYTES. */
+    public record Http(String host, int port, long maxBodyBytes) {}
+
+    /** The database: HERALD_DATABASE_URL (none: embedded), HERALD_DATA_DIR, HERALD_POOL_SIZE. */
+    public record Storage(String databaseUrl, Path dataDir, int poolSize) {}
+
+    /**
+     * Live delivery: HERALD_HEARTBEAT, HERALD_SSE_RETRY_MS, HERALD_SLOW_CLIENT_TIMEOUT, and
+     * HERALD_RING_SIZE (events each topic keeps encoded for its subscribers).
+     */
+    public record Streams(Duration heartbeat, long sseRetryMillis, Duration slowClientTimeout, int ringSize) {}
+
+    /** The listener's self-ping: HERALD_WATCHDOG_INTERVAL, HERALD_WATCHDOG_DEADLINE. */
+    public record Watchdog(Duration interval, Duration deadline) {}
+
+    /**
+     * The retention janitor: events older than {@code maxAge} (HERALD_RETENTION, default P7D)
+     * are pruned every {@code interval} (HERALD_RETENTION_INTERVAL, default PT1M), {@code batch}
+     * rows per stream per transaction (HERALD_RETENTION_BATCH, default 1000).
+     */
+    public record Retention(Duration maxAge, Duration interval, int batch) {}
+
+    /**
+     * The SSE replay budget per user: {@code connects} SSE connects and backlog requests
+     * (HERALD_REPLAY_CONNECTS, default 60, 0 = unlimited) and {@code rows} backlog rows
+     * (HERALD_REPLAY_ROWS, default 100000, 0 = unlimited) per {@code window}
+     * (HERALD_REPLAY_WINDOW, default PT1M).
+     */
+    public record Replay(int connects, int rows, Duration window) {}
+
+    public static Settings defaults() {
+        return new Settings(
+                new Http("0.0.0.0", 8080, 64 * 1024),
+                new Storage(null, Path.of("data"), 16),
+                null,
+                new Streams(Duration.ofSeconds(15), 2000, Duration.ofSeconds(10), 512),
+                new Watchdog(Duration.ofSeconds(1), Duration.ofSeconds(3)),
+                new Retention(Duration.ofDays(7), Duration.ofMinutes(1), 1000),
+                new Replay(60, 100_000, Duration.ofMinutes(1)));
+    }
+
+    public static Settings fromEnv(Map<String, String> env) {
+        Settings d = defaults();
+        Env e = new Env(env);
+        return new Settings(
+                new Http(
+                        env.getOrDefault("HERALD_HOST", d.http.host()),
+                        e.integer("HERALD_PORT", d.http.port(), 0, 65535),
+                        e.integer("HERALD_MAX_BODY_BYTES", (int) d.http.maxBodyBytes(), 1024, 64 * 1024 * 1024)),
+                new Storage(
+                        e.text("HERALD_DATABASE_URL"),
+                        Path.of(env.getOrDefault(
+                                "HERALD_DATA_DIR", d.storage.dataDir().toString())),
+                        e.integer("HERALD_POOL_SIZE", d.storage.poolSize(), 2, 500)),
+                e.text("HERALD_ADMIN_TOKEN"),
+                new Streams(
+                        e.duration("HERALD_HEARTBEAT", d.streams.heartbeat()),
+                        e.integer("HERALD_SSE_RETRY_MS", (int) d.streams.sseRetryMillis(), 0, 3_600_000),
+                        e.duration("HERALD_SLOW_CLIENT_TIMEOUT", d.streams.slowClientTimeout()),
+                        e.integer("HERALD_RING_SIZE", d.streams.ringSize(), 16, 1_000_000)),
+                new Watchdog(
+                        e.duration("HERALD_WATCHDOG_INTERVAL", d.watchdog.interval()),
+                        e.duration("HERALD_WATCHDOG_DEADLINE", d.watchdog.deadline())),
+                new Retention(
+                        e.duration("HERALD_RETENTION", d.retention.maxAge()),
+                        e.duration("HERALD_RETENTION_INTERVAL", d.retention.interval()),
+                        e.integer("HERALD_RETENTION_BATCH", d.retention.batch(), 1, 100_000)),
+                new Replay(
+                        e.integer("HERALD_REPLAY_CONNECTS", d.replay.connects(), 0, 1_000_000),
+                        e.integer("HERALD_REPLAY_ROWS", d.replay.rows(), 0, 1_000_000_000),
+                        e.duration("HERALD_REPLAY_WINDOW", d.replay.window())));
+    }
+
+    /** A copy with some values changed: {@code s.with(b -> b.port(0).adminToken("…"))}. */
+    public Settings with(UnaryOperator<Builder> change) {
+        return change.apply(new Builder(this)).build();
+    }
+
+    /** Changes to a copy of {@link Settings}, one concern's value at a time. */
+    public static final class Builder {
+        private Http http;
+        private Storage storage;
+        private String adminToken;
+        private Streams streams;
+        private Watchdog watchdog;
+        private Retention retention;
+        private Replay replay;
+
+        private Builder(Settings s) {
+            http = s.http;
+            storage = s.storage;
+            adminToken = s.adminToken;
+            streams = s.streams;
+            watchdog = s.watchdog;
+            retention = s.retention;
+            replay = s.replay;
+        }
+
+        public Builder host(String host) {
+            http = new Http(host, http.port(), http.maxBodyBytes());
+            return this;
+        }
+
+        public Builder port(int port) {
+            http = new Http(http.host(), port, http.maxBodyBytes());
+            return this;
+        }
+
+        public Builder databaseUrl(String url) {
+            storage = new Storage(url, storage.dataDir(), storage.poolSize());
+            return this;
+        }
+
+        public Builder dataDir(Path dir) {
+            storage = new Storage(storage.databaseUrl(), dir, storage.poolSize());
+            return this;
+        }
+
+        public Builder adminToken(String token) {
+            adminToken = token;
+            return this;
+        }
+
+        public Builder streams(Streams s) {
+            streams = s;
+            return this;
+        }
+
+        public Builder heartbeat(Duration heartbeat) {
+            streams = new Streams(heartbeat, streams.sseRetryMillis(), streams.slowClientTimeout(), streams.ringSize());
+            return this;
+        }
+
+        public Builder slowClientTimeout(Duration timeout) {
+            streams = new Streams(streams.heartbeat(), streams.sseRetryMillis(), timeout, streams.ringSize());
+            return this;
+        }
+
+        public Builder ringSize(int size) {
+            streams = new Streams(streams.heartbeat(), streams.sseRetryMillis(), streams.slowClientTimeout(), size);
+            return this;
+        }
+
+        public Builder watchdog(Duration interval, Duration deadline) {
+            watchdog = new Watchdog(interval, deadline);
+            return this;
+        }
+
+        public Builder retention(Retention r) {
+            retention = r;
+            return this;
+        }
+
+        public Builder retentionMaxAge(Duration maxAge) {
+            retention = new Retention(maxAge, retention.interval(), retention.batch());
+            return this;
+        }
+
+        public Builder retentionInterval(Duration interval) {
+            retention = new Retention(retention.maxAge(), interval, retention.batch());
+            return this;
+        }
+
+        public Builder retentionBatch(int batch) {
+            retention = new Retention(retention.maxAge(), retention.interval(), batch);
+            return this;
+        }
+
+        public Builder replay(int connects, int rows, Duration window) {
+            replay = new Replay(connects, rows, window);
+            return this;
+        }
+
+        public Settings build() {
+            return new Settings(http, storage, adminToken, streams, watchdog, retention, replay);
+        }
+    }
+
+    /** Reads and checks environment variables; every error names the variable. */
+    private record Env(Map<String, String> env) {
+        String text(String name) {
+            String s = env.get(name);
+            return s == null || s.isBlank() ? null : s.trim();
+        }
+
+        int integer(String name, int dflt, int min, int max) {
+            String v = text(name);
+            if (v == null) return dflt;
+            try {
+                int n = Integer.parseInt(v);
+                if (n < min || n > max) {
+                    throw new IllegalArgumentException(name + " must be between " + min + " and " + max + ", got " + v);
+                }
+                return n;
+            } catch (NumberFormatException e) {
+                throw new IllegalArgumentException(name + " must be a whole number, got '" + v + "'");
+            }
+        }
+
+        /** ISO-8601 durations (PT15S, P7D), as docs/API.md documents them. */
+        Duration duration(String name, Duration dflt) {
+            String v = text(name);
+            if (v == null) return dflt;
+            try {
+                Duration d = Duration.parse(v.toUpperCase());
+                if (d.isNegative() || d.isZero())
+                    throw new IllegalArgumentException(name + " must be positive, got " + v);
+                return d;
+            } catch (DateTimeParseException e) {
+                throw new IllegalArgumentException(
+                        name + " must be an ISO-8601 duration such as PT15S or P7D, got '" + v + "'");
+            }
+        }
+    }
+}

@@ -1,0 +1,80 @@
+package dev.herald.teamjobs;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.herald.auth.Auth;
+import dev.herald.auth.Principal;
+import dev.herald.auth.Scope;
+import dev.herald.http.ApiException;
+import dev.herald.http.Body;
+import dev.herald.http.JsonResponses;
+import dev.herald.http.Params;
+import dev.herald.json.Json;
+import dev.herald.ops.Metrics;
+import dev.herald.sse.Sse;
+import dev.herald.stream.StreamKey;
+import io.javalin.config.RoutesConfig;
+import io.javalin.http.Context;
+
+/**
+ * Team job events (API.md section 4, team part): publish a job's status, and the team's
+ * stream over SSE, optionally only one job. A team is a tenant: the token's tenant must be
+ * the team (else 403), so nothing of another tenant is ever visible.
+ */
+public final class TeamJobRoutes {
+    private final Auth auth;
+    private final JobEvents jobs;
+    private final Sse sse;
+    private final Metrics metrics;
+    private final long maxBody;
+
+    public TeamJobRoutes(Auth auth, JobEvents jobs, Sse sse, Metrics metrics, long maxBody) {
+        this.auth = auth;
+        this.jobs = jobs;
+        this.sse = sse;
+        this.metrics = metrics;
+        this.maxBody = maxBody;
+    }
+
+    public void register(RoutesConfig routes) {
+        routes.post("/api/v1/teams/{team}/jobs/{job}/events", this::publish);
+        routes.get("/api/v1/teams/{team}/events", sse.handler(this::target));
+    }
+
+    private void publish(Context ctx) {
+        Principal p = auth.authenticate(ctx, false).require(Scope.EVENTS_WRITE);
+        String team = Params.externalId(ctx, "team");
+        p.requireTenant(team);
+        String job = Params.externalId(ctx, "job");
+        Body body = Body.read(ctx, maxBody);
+        String status = body.text("status", 32);
+        if (!JobEvents.STATUSES.contains(status)) {
+            throw ApiException.badRequest(
+                    "invalid_field", "'status' must be one of queued, running, progress, completed, failed");
+        }
+        JsonNode data = body.optObject("data");
+        long cursor = jobs.publish(team, job, status, data == null ? "{}" : data.toString());
+        metrics.published(1);
+        StreamKey key = JobEvents.stream(team);
+        ObjectNode out = Json.object()
+                .put("stream", key.stream())
+                .put("cursor", cursor)
+                .put("team", team)
+                .put("job_id", job)
+                .put("status", status);
+        JsonResponses.respond(ctx, 201, out);
+    }
+
+    private Sse.Target target(Context ctx) {
+        Principal p = auth.authenticate(ctx, true).require(Scope.EVENTS_READ);
+        String team = Params.externalId(ctx, "team");
+        p.requireTenant(team);
+        String job = ctx.queryParam("job_id");
+        if (job != null && !Params.EXTERNAL_ID.matcher(job).matches()) {
+            throw ApiException.badRequest("invalid_job_id", "'job_id' must be " + Params.EXTERNAL_ID_RULE);
+        }
+        StreamKey key = JobEvents.stream(team);
+        if (job == null) return Sse.Target.live(p, key);
+        return new Sse.Target(p, key, false, JobEvents.onlyJob(job), null);
+    }
+}

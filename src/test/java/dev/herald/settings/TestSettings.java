@@ -1,0 +1,62 @@
+package dev.herald.settings;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.time.Duration;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+
+class TestSettings {
+
+    @Test
+    void defaults_are_a_week_of_retention_a_janitor_a_minute_and_60_connects_a_minute() {
+        Settings s = Settings.fromEnv(Map.of());
+        assertEquals(new Settings.Retention(Duration.ofDays(7), Duration.ofMinutes(1), 1000), s.retention());
+        assertEquals(new Settings.Replay(60, 100_000, Duration.ofMinutes(1)), s.replay());
+    }
+
+    @Test
+    void the_environment_sets_every_housekeeping_value_and_rejects_nonsense() {
+        Settings c = Settings.fromEnv(Map.of(
+                "HERALD_RETENTION", "P1D",
+                "HERALD_RETENTION_INTERVAL", "PT5S",
+                "HERALD_RETENTION_BATCH", "250",
+                "HERALD_REPLAY_CONNECTS", "0",
+                "HERALD_REPLAY_ROWS", "5000",
+                "HERALD_REPLAY_WINDOW", "PT30S"));
+        assertEquals(new Settings.Retention(Duration.ofDays(1), Duration.ofSeconds(5), 250), c.retention());
+        assertEquals(new Settings.Replay(0, 5000, Duration.ofSeconds(30)), c.replay());
+        assertThrows(IllegalArgumentException.class, () -> Settings.fromEnv(Map.of("HERALD_RETENTION_BATCH", "0")));
+        assertThrows(IllegalArgumentException.class, () -> Settings.fromEnv(Map.of("HERALD_REPLAY_CONNECTS", "-1")));
+        assertThrows(
+                IllegalArgumentException.class, () -> Settings.fromEnv(Map.of("HERALD_RETENTION_INTERVAL", "soon")));
+        assertThrows(IllegalArgumentException.class, () -> Settings.fromEnv(Map.of("HERALD_REPLAY_WINDOW", "PT0S")));
+    }
+
+    @Test
+    void a_change_keeps_every_other_setting() {
+        Settings tuned = Settings.defaults()
+                .with(b ->
+                        b.retentionBatch(7).replay(3, 9, Duration.ofSeconds(2)).port(1234));
+        assertEquals(new Settings.Retention(Duration.ofDays(7), Duration.ofMinutes(1), 7), tuned.retention());
+        assertEquals(new Settings.Replay(3, 9, Duration.ofSeconds(2)), tuned.replay());
+        assertEquals(1234, tuned.http().port());
+        assertEquals(Settings.defaults().http().host(), tuned.http().host());
+        assertEquals(Settings.defaults().streams(), tuned.streams());
+    }
+
+    @Test
+    void settings_come_from_the_environment_with_clear_errors() {
+        var e = assertThrows(
+                IllegalArgumentException.class, () -> Settings.fromEnv(Map.of("HERALD_PORT", "not-a-port")));
+        assertTrue(e.getMessage().contains("HERALD_PORT"));
+        var d = assertThrows(
+                IllegalArgumentException.class, () -> Settings.fromEnv(Map.of("HERALD_HEARTBEAT", "15 seconds")));
+        assertTrue(d.getMessage().contains("ISO-8601"));
+        assertEquals(
+                Duration.ofSeconds(5),
+                Settings.fromEnv(Map.of("HERALD_HEARTBEAT", "PT5S")).streams().heartbeat());
+    }
+}

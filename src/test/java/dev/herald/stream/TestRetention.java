@@ -1,0 +1,234 @@
+package dev.herald.stream;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.herald.database.DatabaseUrl;
+import dev.herald.testing.Api;
+import dev.herald.testing.Sql;
+import dev.herald.testing.SseClient;
+import dev.herald.testing.TestServer;
+import java.sql.Connection;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The retention janitor, triggered by hand (runOnce); the periodic runs are in
+ * TestRetentionSchedule. Events are made old by moving their created_at back.
+ */
+class TestRetention {
+    static final Duration WAIT = Duration.ofSeconds(5);
+    static final Duration QUIET = Duration.ofMillis(300);
+    static TestServer server;
+    static Api api;
+    static DatabaseUrl db;
+
+    @BeforeAll
+    static void start() {
+        // Batches of 4 rows, so pruning a stream takes several transactions.
+        server = TestServer.start(1, c -> c.retentionBatch(4));
+        api = server.api();
+        db = server.databaseUrl();
+    }
+
+    @AfterAll
+    static void stop() {
+        server.close();
+    }
+
+    static RetentionJanitor janitor() {
+        return server.herald().janitor();
+    }
+
+    static long publishJob(String team, String job, String token) {
+        Api.Response r =
+                api.post("/api/v1/teams/" + team + "/jobs/" + job + "/events", token, Map.of("status", "progress"));
+        assertEquals(201, r.status(), r.toString());
+        return r.json().get("cursor").asLong();
+    }
+
+    @Test
+    void old_team_events_are_deleted_and_a_stale_cursor_gets_reset_then_the_rest() {
+        String token = api.mint("ret", null, "events:read", "events:write");
+        for (int i = 1; i <= 10; i++) publishJob("ret", i % 2 == 0 ? "even" : "odd", token);
+        assertEquals(6, Sql.age(db, "ret", "team:ret", 6, "8 days"));
+
+        RetentionJanitor.Run run = janitor().runOnce();
+        assertTrue(run.worked());
+        assertTrue(run.deleted() >= 6, run.toString());
+        assertEquals(6, Sql.prunedThrough(db, "ret", "team:ret"));
+        assertEquals(4, Sql.count(db, "ret", "team:ret"));
+        assertEquals(7, Sql.minCursor(db, "ret", "team:ret"));
+
+        // A cursor older than retention: reset first, then everything retained, in order.
+        try (SseClient sse = api.sse("/api/v1/teams/ret/events", token, 2L)) {
+            assertEquals(200, sse.status, sse.errorBody());
+            List<SseClient.Event> got = sse.take(5, WAIT);
+            SseClient.Event reset = got.get(0);
+            assertEquals("reset", reset.event());
+            assertNull(reset.id());
+            assertEquals("cursor_expired", reset.json().get("reason").asText());
+            assertEquals(7, reset.json().get("oldest").asLong());
+            assertEquals(
+                    List.of(7L, 8L, 9L, 10L),
+                    got.subList(1, 5).stream().map(SseClient.Event::id).toList());
+            long live = publishJob("ret", "odd", token);
+            assertEquals(live, sse.next(WAIT).id());
+        }
+        // A client that saw everything up to the pruning point continues without a reset.
+        try (SseClient sse = api.sse("/api/v1/teams/ret/events", token, 6L)) {
+            assertEquals(
+                    List.of(7L, 8L, 9L, 10L, 11L),
+                    sse.take(5, WAIT).stream().map(SseClient.Event::id).toList());
+        }
+        // A filtered client with a stale cursor: reset, then only its job.
+        try (SseClient sse = api.sse("/api/v1/teams/ret/events?job_id=even", token, 0L)) {
+            List<SseClient.Event> got = sse.take(3, WAIT);
+            assertEquals("reset", got.get(0).event());
+            assertEquals(
+                    List.of(8L, 10L),
+                    got.subList(1, 3).stream().map(SseClient.Event::id).toList());
+            assertTrue(sse.drain(QUIET).isEmpty());
+        }
+        // Nothing more is old: a second run deletes nothing of this stream.
+        janitor().runOnce();
+        assertEquals(5, Sql.count(db, "ret", "team:ret"));
+    }
+
+    @Test
+    void user_streams_are_pruned_too_and_the_backlog_reports_the_oldest_cursor() {
+        String token = api.userToken("ret-u", "ann");
+        for (int i = 0; i < 9; i++) {
+            assertEquals(
+                    201,
+                    api.post("/api/v1/users/ann/events", token, Map.of("type", "ingest.progress"))
+                            .status());
+        }
+        Sql.age(db, "ret-u", "user:ann", 5, "30 days");
+        assertTrue(janitor().runOnce().worked());
+        assertEquals(5, Sql.prunedThrough(db, "ret-u", "user:ann"));
+
+        JsonNode backlog = api.get("/api/v1/events/backlog?after=0", token).json();
+        assertEquals(9, backlog.get("head").asLong());
+        assertEquals(6, backlog.get("oldest").asLong());
+        assertEquals(6, backlog.get("events").get(0).get("cursor").asLong());
+        assertEquals(4, backlog.get("events").size());
+
+        try (SseClient sse = api.sse("/api/v1/events", token, 1L)) {
+            List<SseClient.Event> got = sse.take(5, WAIT);
+            assertEquals("reset", got.get(0).event());
+            assertEquals(6, got.get(0).json().get("oldest").asLong());
+            assertEquals(
+                    List.of(6L, 7L, 8L, 9L),
+                    got.subList(1, 5).stream().map(SseClient.Event::id).toList());
+        }
+    }
+
+    @Test
+    void inbox_chat_and_chats_streams_are_never_pruned() throws Exception {
+        List<String> kept = List.of("inbox:zoe", "chat:7f1c0a4e-0000-4000-8000-000000000001", "chats:zoe");
+        try (Connection c = Sql.connect(db)) {
+            for (String stream : kept) {
+                for (int i = 0; i < 3; i++)
+                    Sql.scalar(c, "SELECT herald.publish('ret-k', ?, 'x', '{}'::jsonb)", stream);
+            }
+            for (int i = 0; i < 3; i++) Sql.scalar(c, "SELECT herald.publish('ret-k', 'user:zoe', 'x', '{}'::jsonb)");
+        }
+        for (String stream : kept) Sql.age(db, "ret-k", stream, 3, "365 days");
+        Sql.age(db, "ret-k", "user:zoe", 3, "365 days");
+
+        assertTrue(janitor().runOnce().worked());
+        for (String stream : kept) {
+            assertEquals(3, Sql.count(db, "ret-k", stream), stream);
+            assertEquals(0, Sql.prunedThrough(db, "ret-k", stream), stream);
+        }
+        assertEquals(0, Sql.count(db, "ret-k", "user:zoe"));
+        assertEquals(3, Sql.prunedThrough(db, "ret-k", "user:zoe"));
+        // The SQL function refuses them outright too.
+        try (Connection c = Sql.connect(db)) {
+            java.sql.SQLException e = org.junit.jupiter.api.Assertions.assertThrows(
+                    java.sql.SQLException.class,
+                    () -> Sql.scalar(c, "SELECT herald.prune_stream('ret-k', 'inbox:zoe', 3, 100)"));
+            assertEquals("22023", e.getSQLState());
+        }
+    }
+
+    @Test
+    void a_stream_whose_head_a_writer_holds_is_skipped_without_blocking_and_pruned_next_run() throws Exception {
+        String token = api.mint("busy", null, "events:read", "events:write");
+        String other = api.mint("idle", null, "events:read", "events:write");
+        for (int i = 0; i < 5; i++) {
+            publishJob("busy", "j", token);
+            publishJob("idle", "j", other);
+        }
+        Sql.age(db, "busy", "team:busy", 5, "8 days");
+        Sql.age(db, "idle", "team:idle", 5, "8 days");
+        try (Connection writer = Sql.connect(db)) {
+            writer.setAutoCommit(false);
+            long held = Sql.publishJobEvent(writer, "busy", "j", "running", "{}"); // holds team:busy's head row
+            assertEquals(6, held);
+
+            long t0 = System.nanoTime();
+            RetentionJanitor.Run run = janitor().runOnce();
+            long ms = (System.nanoTime() - t0) / 1_000_000;
+            assertTrue(run.worked());
+            assertTrue(ms < 15_000, "gave up on the held stream after its lock timeout, took " + ms + " ms");
+            assertEquals(
+                    5,
+                    Sql.count(db, "busy", "team:busy"),
+                    "rolled back: nothing deleted while the writer holds the head");
+            assertEquals(0, Sql.prunedThrough(db, "busy", "team:busy"));
+            assertEquals(0, Sql.count(db, "idle", "team:idle"), "other streams are pruned meanwhile");
+            // The writer was never blocked by the janitor: it still publishes, then commits.
+            assertEquals(7, Sql.publishJobEvent(writer, "busy", "j", "completed", "{}"));
+            writer.commit();
+        }
+        assertTrue(janitor().runOnce().worked());
+        assertEquals(5, Sql.prunedThrough(db, "busy", "team:busy"));
+        assertEquals(2, Sql.count(db, "busy", "team:busy"));
+        assertEquals(8, publishJob("busy", "j", token));
+    }
+
+    @Test
+    void janitors_of_two_replicas_may_run_at_once_and_prune_exactly_once() throws Exception {
+        try (TestServer two = TestServer.start(2, c -> c.retentionBatch(3))) {
+            Api a = two.api(0);
+            String token = a.mint("pair", null, "events:read", "events:write");
+            for (int i = 0; i < 20; i++) {
+                assertEquals(
+                        201,
+                        a.post("/api/v1/teams/pair/jobs/j" + (i % 3) + "/events", token, Map.of("status", "progress"))
+                                .status());
+            }
+            Sql.age(two.databaseUrl(), "pair", "team:pair", 14, "8 days");
+            CompletableFuture<RetentionJanitor.Run> r0 =
+                    CompletableFuture.supplyAsync(() -> two.replica(0).janitor().runOnce());
+            CompletableFuture<RetentionJanitor.Run> r1 =
+                    CompletableFuture.supplyAsync(() -> two.replica(1).janitor().runOnce());
+            RetentionJanitor.Run a0 = r0.get();
+            RetentionJanitor.Run a1 = r1.get();
+            assertTrue(a0.worked() || a1.worked());
+            assertEquals(14, a0.deleted() + a1.deleted(), a0 + " " + a1);
+            assertEquals(14, Sql.prunedThrough(two.databaseUrl(), "pair", "team:pair"));
+            assertEquals(6, Sql.count(two.databaseUrl(), "pair", "team:pair"));
+            // The other replica's subscribers see the reset too.
+            try (SseClient sse = two.api(1).sse("/api/v1/teams/pair/events", token, 3L)) {
+                List<SseClient.Event> got = sse.take(7, WAIT);
+                assertEquals("reset", got.get(0).event());
+                assertEquals(15, got.get(0).json().get("oldest").asLong());
+                assertEquals(
+                        List.of(15L, 16L, 17L, 18L, 19L, 20L),
+                        got.subList(1, 7).stream().map(SseClient.Event::id).toList());
+            }
+            assertFalse(two.replica(0).janitor().runOnce().deleted() > 0);
+        }
+    }
+}

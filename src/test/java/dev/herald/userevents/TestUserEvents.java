@@ -1,0 +1,96 @@
+package dev.herald.userevents;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.herald.testing.Api;
+import dev.herald.testing.SseClient;
+import dev.herald.testing.TestServer;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+class TestUserEvents {
+    static TestServer server;
+    static Api api;
+
+    @BeforeAll
+    static void start() {
+        server = TestServer.start();
+        api = server.api();
+    }
+
+    @AfterAll
+    static void stop() {
+        server.close();
+    }
+
+    @Test
+    void published_events_arrive_live_with_dense_cursors_and_api_shape() {
+        String token = api.userToken("acme", "live-user");
+        try (SseClient sse = api.sse("/api/v1/events", token)) {
+            assertEquals(200, sse.status);
+            assertEquals(
+                    "text/event-stream",
+                    sse.response.headers().firstValue("Content-Type").orElse(""));
+            assertEquals(
+                    "no-cache",
+                    sse.response.headers().firstValue("Cache-Control").orElse(""));
+            assertEquals(
+                    "no", sse.response.headers().firstValue("X-Accel-Buffering").orElse(""));
+            for (int i = 1; i <= 3; i++) {
+                Api.Response r = api.post(
+                        "/api/v1/users/live-user/events",
+                        token,
+                        Map.of("type", "source.ingest.progress", "data", Map.of("n", i)));
+                assertEquals(201, r.status(), r.toString());
+                assertEquals("user:live-user", r.json().get("stream").asText());
+                assertEquals(i, r.json().get("cursor").asLong());
+            }
+            List<SseClient.Event> got = sse.take(3, Duration.ofSeconds(5));
+            for (int i = 0; i < 3; i++) {
+                assertEquals(i + 1, got.get(i).id());
+                assertEquals("source.ingest.progress", got.get(i).event());
+                assertEquals(i + 1, got.get(i).json().path("data").path("n").asInt());
+                assertEquals(
+                        "source.ingest.progress", got.get(i).json().path("type").asText());
+                assertTrue(got.get(i).json().path("created_at").asText().endsWith("Z"));
+            }
+            assertEquals("2000", sse.retry());
+            assertTrue(sse.comments().contains("connected"));
+        }
+    }
+
+    @Test
+    void without_a_cursor_the_stream_starts_at_now() {
+        String token = api.userToken("acme", "now-user");
+        api.post("/api/v1/users/now-user/events", token, Map.of("type", "old.one"));
+        try (SseClient sse = api.sse("/api/v1/events", token)) {
+            api.post("/api/v1/users/now-user/events", token, Map.of("type", "new.one"));
+            SseClient.Event e = sse.next(Duration.ofSeconds(5));
+            assertEquals("new.one", e.event());
+            assertEquals(2L, e.id());
+            assertNull(sse.next(Duration.ofMillis(200)));
+        }
+    }
+
+    @Test
+    void a_body_postgresql_cannot_store_is_a_400_not_a_500() {
+        String token = api.userToken("acme", "nul-user");
+        for (String body : new String[] {
+            "{\"type\":\"a.b\",\"data\":{\"k\":\"x\\u0000y\"}}",
+            "{\"type\":\"a.b\",\"data\":{\"x\\u0000\":1}}",
+            "{\"type\":\"a.b\",\"data\":[1e400]}"
+        }) {
+            Api.Response r = api.post("/api/v1/users/nul-user/events", token, body);
+            assertEquals(400, r.status(), body + " -> " + r);
+            assertEquals("invalid_field", r.errorCode());
+        }
+        assertEquals(
+                0, api.get("/api/v1/events/backlog", token).json().get("head").asLong(), "nothing written");
+    }
+}
