@@ -15,7 +15,7 @@ JAR := target/herald.jar
 
 .PHONY: run build test verify bench jooq clean check-jdk browser-deps format
 
-# Browser tests (src/test/browser, run by dev.herald.web.TestInboxPage): playwright-core from npm
+# Browser tests (src/test/browser, run by dev.herald.browser.TestInboxPage): playwright-core from npm
 # driving Debian's Chromium. Nothing downloads a browser: Chromium comes from apt.
 BROWSER_TESTS := src/test/browser
 

@@ -1,5 +1,5 @@
 // Browser tests of Herald's inbox page (GET /) and browser client (GET /herald.js), in Debian's
-// Chromium driven by playwright-core. Run by dev.herald.web.TestInboxPage against real Herald
+// Chromium driven by playwright-core. Run by dev.herald.browser.TestInboxPage against real Herald
 // replicas on the embedded PostgreSQL; prints TAP and exits non-zero when a case fails.
 //
 // Environment:

@@ -46,7 +46,7 @@ public final class WebServer {
                 c.setHost(host);
                 c.setPort(port);
                 // The JDK's default backlog of 50 overflows under connection bursts
-                // (shared/notes/javalin-sse.md); the kernel caps this at somaxconn.
+                // (docs/notes/javalin-sse.md); the kernel caps this at somaxconn.
                 c.setAcceptQueueSize(4096);
                 // Linux autotunes a socket's send buffer up to tcp_wmem's max (4 MB here): a
                 // client that stops reading soaks up megabytes of kernel memory before its write

@@ -20,7 +20,7 @@ import org.junit.jupiter.api.Timeout;
  * Fault 3: a replica is stopped (what SIGTERM does) with many open SSE clients. It stops
  * accepting, ends every stream cleanly (the terminating chunk, not a reset) well within 10 s,
  * and the clients resume on the other replica from their cursor without losing or repeating
- * anything. {@code -Dherald.shutdownClients=1000} runs it at the issue's full size.
+ * anything. {@code -Dherald.shutdownClients=1000} runs it with 1,000 clients.
  */
 class TestGracefulShutdown {
     static final String TENANT = "shutdown";

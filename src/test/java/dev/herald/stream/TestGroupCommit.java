@@ -29,7 +29,7 @@ import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
 /**
- * Group commit (issue 12): publishes that arrive while a batch transaction is in flight share
+ * Group commit (docs/adr/0050): publishes that arrive while a batch transaction is in flight share
  * the next one. To make batches certain rather than likely, tests hold the stream's head row
  * locked from another connection while publishers queue up behind it.
  */

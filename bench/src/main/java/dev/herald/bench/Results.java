@@ -203,7 +203,7 @@ final class Results {
                         f("%d / %d", c.listenOverflows(), c.listenDrops()), c.cpu()});
             }
             r.table(new String[]{"server", "connections/s", "completed", "failed", "connect p99 ms", "`retry:` p50 ms", "`retry:` p99 ms", "listen overflows / drops (nstat, whole host)", "CPU"}, ct);
-            r.line(f("%d concurrent openers for %.0f s. Herald's path per connection: token check (cached), subscribe, one head query, `retry:` + `: connected`; the bare server only writes the two lines. shared/notes/javalin-sse.md measured bare Javalin at ~4,700/s on an idle machine.", p.openers(), p.connSeconds()));
+            r.line(f("%d concurrent openers for %.0f s. Herald's path per connection: token check (cached), subscribe, one head query, `retry:` + `: connected`; the bare server only writes the two lines. docs/notes/javalin-sse.md measured bare Javalin at ~4,700/s on an idle machine.", p.openers(), p.connSeconds()));
             r.line("");
         }
 
