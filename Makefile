@@ -12,6 +12,9 @@ JAVA_HOME := $(shell \
 export JAVA_HOME
 MVN := ./mvnw -B -ntp
 JAR := target/herald.jar
+# Herald's JVM options, shared by `make run` and the bench's servers under test (a java
+# argument file; see the file itself).
+JVM_OPTIONS := jvm.options
 
 .PHONY: run build test verify bench jooq clean check-jdk browser-deps format
 
@@ -31,7 +34,7 @@ $(JAR): pom.xml $(shell find src/main migrations jooq-codegen -type f 2>/dev/nul
 	$(MAKE) build
 
 run: $(JAR)
-	"$(JAVA_HOME)/bin/java" --enable-native-access=ALL-UNNAMED -jar $(JAR)
+	"$(JAVA_HOME)/bin/java" @$(JVM_OPTIONS) -jar $(JAR)
 
 test: check-jdk browser-deps
 	$(MVN) verify
@@ -52,7 +55,10 @@ browser-deps:
 	fi
 
 # The load benchmark (bench/README.md): its own Maven module, compiled against the server jar.
-# `make bench QUICK=1` runs the same scenarios with smaller counts in under 2 minutes.
+# `make bench QUICK=1` runs the same scenarios with smaller counts in about 2 minutes.
+# BENCH_ARGS: e.g. "--only=e2e --e2e=20:50:5:100"; BENCH_OUT: where RESULTS.md and latency.png go.
+BENCH_ARGS ?=
+BENCH_OUT ?= bench
 BENCH_CP := bench/target/classes:bench/target/lib/*:$(JAR)
 BENCH_STAMP := bench/target/.built
 $(BENCH_STAMP): bench/pom.xml $(shell find bench/src -type f 2>/dev/null) $(JAR)
@@ -60,7 +66,8 @@ $(BENCH_STAMP): bench/pom.xml $(shell find bench/src -type f 2>/dev/null) $(JAR)
 	@touch $@
 bench: check-jdk $(JAR) $(BENCH_STAMP)
 	"$(JAVA_HOME)/bin/java" -Xms1g -Xmx1g --enable-native-access=ALL-UNNAMED -Djava.awt.headless=true \
-	  -cp "$(BENCH_CP)" dev.herald.bench.Bench $(if $(filter 1 true yes,$(QUICK)),--quick) bench
+	  -Dherald.jar=$(JAR) -Dherald.jvmOptions=$(JVM_OPTIONS) \
+	  -cp "$(BENCH_CP)" dev.herald.bench.Bench $(if $(filter 1 true yes,$(QUICK)),--quick) $(BENCH_ARGS) $(BENCH_OUT)
 
 # Applies the one Java format (palantir-java-format via Spotless); `make test` checks it.
 format: check-jdk

@@ -28,7 +28,7 @@ public final class Bench {
     static String at() {
         return String.format(Locale.ROOT, "[%5.1fs] ", (System.nanoTime() - T0) / 1e9);
     }
-    /** `--only=a,b`: run only these parts (floor, polling, listen, forwarder, latency, rate, idle, connrate, fanout, reconnect). */
+    /** `--only=a,b`: run only these parts (floor, polling, listen, forwarder, latency, rate, idle, connrate, fanout, reconnect, e2e). */
     static java.util.Set<String> ONLY = java.util.Set.of();
 
     static boolean run(String part) {
@@ -63,6 +63,8 @@ public final class Bench {
             if (a.equals("--quick")) QUICK = true;
             if (a.startsWith("--only=")) ONLY = java.util.Set.of(a.substring(7).split(","));
         }
+        List<E2e.Config> e2eConfigs = QUICK ? E2e.Config.quick() : E2e.Config.full();
+        for (String a : args) if (a.startsWith("--e2e=")) e2eConfigs = E2e.Config.parse(a.substring(6));
         Params p0 = QUICK ? Params.quick() : Params.full();
         String batchEnv = System.getenv("BENCH_SQL_BATCH");
         if (batchEnv != null && !batchEnv.isBlank()) {
@@ -92,6 +94,7 @@ public final class Bench {
         List<Scenarios.Rate> rates = new ArrayList<>();
         List<Scenarios.FanOut> fans = new ArrayList<>();
         Hist fwdLatency = null;
+        List<E2e.Result> e2e = List.of();
         List<String> failures = new ArrayList<>();
 
         try (Db db = Db.open()) {
@@ -166,7 +169,9 @@ public final class Bench {
             // budget (60 connects a minute by default) would refuse most of them.
             env.put("HERALD_REPLAY_CONNECTS", "0");
             env.put("HERALD_REPLAY_ROWS", "0");
-            try (ServerProcess herald = ServerProcess.start("herald", env, "1g", Path.of("bench/target/herald-server.log"))) {
+            boolean heraldParts = java.util.stream.Stream.of("latency", "rate", "idle", "connrate", "fanout", "reconnect")
+                    .anyMatch(Bench::run);
+            if (heraldParts) try (ServerProcess herald = ServerProcess.start("herald", env, "1g", Path.of("bench/target/herald-server.log"))) {
                 Scenarios s = new Scenarios(db, herald);
                 List<String> users = new ArrayList<>();
                 for (int i = 0; i < 100; i++) users.add("u" + i);
@@ -242,16 +247,27 @@ public final class Bench {
                 heraldReconnects = herald.stats().path("listenerReconnects").asLong();
             }
 
+            // ---- end to end: two replicas started from the jar, publish on B, subscribers on A ----
+            if (run("e2e")) try {
+                e2e = E2e.run(db, e2eConfigs, failures);
+            } catch (Exception e) {
+                failures.add("end to end: " + e);
+                e.printStackTrace();
+            }
+
             double minutes = (System.nanoTime() - started) / 60e9;
             if (heraldReconnects > 0) NOTES.add("Herald's LISTEN connection was re-established " + heraldReconnects + " time(s) during the run: its watchdog (self-ping every 1 s, deadline 3 s) missed a ping while the machine was starved of CPU, and every topic re-queried. Nothing is lost by this (see the reconnect rows), but it adds latency while it happens.");
             Results.write(r, when, machine, p, floor, polls, lpc, fwdLatency, fwdLoss, heraldLoss, bareRate, heraldRate, bareIdle, heraldIdle,
-                    lat, latSlow, latAgain, rates, fans, failures, minutes);
+                    lat, latSlow, latAgain, rates, fans, e2e, failures, minutes);
             r.appendTo(dir.resolve("RESULTS.md"));
             List<Hist> curves = new ArrayList<>();
             if (lat != null) curves.add(lat.commitToClient());
             if (floor != null) curves.add(floor.requery());
             for (Baselines.Polling pl : polls) if (pl.intervalMs() == 100) curves.add(pl.latency());
-            Report.plot(dir.resolve("latency.png"), "Commit → client latency, CDF (" + (QUICK ? "QUICK run, " : "") + when + ")", curves);
+            // Only when a scenario drew a curve: a run of other parts keeps the last plot.
+            if (!curves.isEmpty()) {
+                Report.plot(dir.resolve("latency.png"), "Commit → client latency, CDF (" + (QUICK ? "QUICK run, " : "") + when + ")", curves);
+            }
         }
         if (heraldReconnects > 0) System.out.println("note: Herald's LISTEN connection was re-established " + heraldReconnects + " time(s) during the run (its watchdog missed a self-ping: CPU starvation)");
         for (String f : failures) System.out.println("FAILED " + f);

@@ -67,7 +67,7 @@ final class Cpu {
     }
 
     /** utime + stime (+ reaped children's) of a process, in seconds. */
-    private static double seconds(long pid, boolean withChildren) {
+    static double seconds(long pid, boolean withChildren) {
         try {
             String s = Files.readString(Path.of("/proc/" + pid + "/stat"));
             String[] f = s.substring(s.lastIndexOf(')') + 2).split(" ");

@@ -61,6 +61,7 @@ final class Events implements SseMux.Handler {
         int i = data.indexOf(key);
         if (i < 0) return -1;
         int p = i + key.length();
+        while (p < data.length() && data.charAt(p) == ' ') p++; // jsonb renders "key": value
         long v = 0;
         boolean any = false;
         for (; p < data.length(); p++) {

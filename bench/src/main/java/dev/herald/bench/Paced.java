@@ -30,10 +30,14 @@ final class Paced {
 
     /** Runs rate/s for seconds with n workers; returns when finished. */
     static Paced run(int workers, double rate, double seconds, WorkerFactory factory) throws Exception {
+        return runCount(workers, rate, (long) (rate * seconds), factory);
+    }
+
+    /** Runs exactly `total` tickets at rate/s with n workers; returns when finished. */
+    static Paced runCount(int workers, double rate, long total, WorkerFactory factory) throws Exception {
         Paced p = new Paced();
-        long total = (long) (rate * seconds);
         long start = System.nanoTime() + 20_000_000L;
-        long deadline = start + (long) (seconds * 1e9) + 5_000_000_000L;
+        long deadline = start + (long) (total / rate * 1e9) + 5_000_000_000L;
         double period = 1e9 / rate;
         AtomicLong next = new AtomicLong();
         List<Worker> ws = new ArrayList<>();

@@ -24,7 +24,7 @@ final class Results {
                       Baselines.ListenPerClient lpc, Hist fwdLatency, Scenarios.Reconnect fwdLoss, Scenarios.Reconnect heraldLoss,
                       Scenarios.ConnRate bareRate, Scenarios.ConnRate heraldRate, Scenarios.Idle bareIdle, Scenarios.Idle heraldIdle,
                       Scenarios.Latency lat, Scenarios.Latency latSlow, Scenarios.Latency latAgain, List<Scenarios.Rate> rates, List<Scenarios.FanOut> fans,
-                      List<String> failures, double minutes) {
+                      List<E2e.Result> e2e, List<String> failures, double minutes) {
         r.line("## " + when + " — " + (Bench.QUICK ? "QUICK run (`make bench QUICK=1`, smaller counts)" : "full run (`make bench`)"));
         r.line("");
         r.line(machine + ". The server under test, PostgreSQL and the load generator share these cores (the machine is also shared with other engineers' builds: load average at start " + Bench.LOAD_AT_START + "). Run time " + f("%.1f", minutes) + " min.");
@@ -61,6 +61,17 @@ final class Results {
             rows.add(new String[]{f("commit→client p50 / p99, ms (%,d subscribers, %,d events/s over HTTP)", lat.subscribers(), p.latRate()),
                     pp(h) + " (first run" + later + ")", String.join("; ", base), "≤ 1 / ≤ 5",
                     verdict(met, f("p50 %+.2f ms, p99 %+.2f ms vs goal", h.ms(50) - 1.0, h.ms(99) - 5.0))});
+        }
+        for (E2e.Result e : e2e) {
+            E2e.Phase m = e.measured();
+            rows.add(new String[]{
+                    f("end to end: publish→client p50 / p99, ms (%s; publish on replica B, subscribers on replica A)",
+                            e.config().label()),
+                    pp(m.publishToClient()) + " (commit→client of the same deliveries " + pp(m.commitToClient())
+                            + (e.cold() == null ? "" : "; cold start " + pp(e.cold().publishToClient()))
+                            + f("; load %s → %s)", m.loadStart(), m.loadEnd()),
+                    lat == null ? "–" : "one replica, commit→client (latency scenario) " + pp(lat.commitToClient()),
+                    "–", ""});
         }
         if (httpHot != null) {
             boolean met = httpHot.perSecond() >= 20_000 && httpHot.latency().ms(99) <= 10;
@@ -135,8 +146,6 @@ final class Results {
         r.table(new String[]{"figure", "Herald", "baselines (same run)", "goal", "verdict"}, rows);
 
         // ---- detail tables --------------------------------------------------------------------
-        r.line("### Latency — commit → client");
-        r.line("");
         List<String[]> lt = new ArrayList<>();
         if (lat != null) lt.add(latRow(f("Herald: %,d SSE subscribers (%d streams × %d + %d on one hot stream), %,d events/s over HTTP (16 keep-alive clients, 10%% to the hot stream)",
                 lat.subscribers(), p.latStreams(), p.latSubs() / p.latStreams(), p.latHot(), p.latRate()), lat.commitToClient(), f("%,d delivered; gaps %d, duplicates %d; Herald's own herald_commit_to_send (created_at → write to the socket) p50 ≤ %s, p99 ≤ %s ms; send→client p50 %s p99 %s ms; publish p50 %s p99 %s ms",
@@ -156,9 +165,14 @@ final class Results {
             lt.add(latRow(f("polling every %,d ms, %d clients", pl.intervalMs(), pl.clients()), pl.latency(),
                     f("%.1f queries/s per client (%.0f%% empty)", pl.queriesPerSecondPerClient(), 100.0 * pl.empty() / Math.max(1, pl.queries()))));
         }
-        r.table(new String[]{"reader", "p50 ms", "p99 ms", "p99.9 ms", "max ms", "samples", "notes"}, lt);
-        r.line("CDF: [latency.png](latency.png) (Herald vs the NOTIFY + re-query floor vs 100 ms polling).");
-        r.line("");
+        if (!lt.isEmpty()) {
+            r.line("### Latency — commit → client");
+            r.line("");
+            r.table(new String[]{"reader", "p50 ms", "p99 ms", "p99.9 ms", "max ms", "samples", "notes"}, lt);
+            r.line("CDF: [latency.png](latency.png) (Herald vs the NOTIFY + re-query floor vs 100 ms polling).");
+            r.line("");
+        }
+        if (!e2e.isEmpty()) endToEnd(r, e2e);
 
         if (!rates.isEmpty()) {
             r.line("### Publish rate");
@@ -244,6 +258,63 @@ final class Results {
             for (String x : failures) r.line("- " + x.replace("\n", " "));
             r.line("");
         }
+    }
+
+    /** The end-to-end section: latency per phase, then what each phase cost. */
+    static void endToEnd(Report r, List<E2e.Result> e2e) {
+        r.line("### End to end — publish on replica B → SSE on replica A");
+        r.line("");
+        r.line("Two Herald replicas, each its own JVM started from target/herald.jar as deployed "
+                + "(`java @jvm.options -jar`, plus `-Xlog:gc` for the pause times), share this run's database "
+                + "and start fresh for each configuration. Each subscriber is its own user with its own "
+                + "`events:read` token, on replica A, all on one team stream (`GET /api/v1/teams/e2e/events`); "
+                + "keep-alive HTTP clients (16, or rate / 16 if more) POST job events (" + E2e.JOBS + " jobs, "
+                + "`status: progress`) to replica B on a fixed schedule (open loop). **publish→client**: request "
+                + "sent → event received by each subscriber, on the load generator's clock (the send time travels "
+                + "in the event's data); **commit→client**: the same deliveries against the row's `created_at`; "
+                + "**publish answer**: request sent → 201 received. The first publishes after start are the cold "
+                + "start, and the warm-up of the measured phase that follows at the same rate. Load average: "
+                + "1 minute, from /proc/loadavg, at the start and the end of each phase.");
+        r.line("");
+        List<String[]> lt = new ArrayList<>(), ct = new ArrayList<>();
+        for (E2e.Result e : e2e) {
+            String conf = f("%s, %.0f s measured", e.config().label(), e.config().seconds());
+            for (E2e.Phase ph : e.cold() == null ? List.of(e.measured()) : List.of(e.cold(), e.measured())) {
+                Hist h = ph.publishToClient();
+                String load = ph.loadStart() + " → " + ph.loadEnd();
+                lt.add(new String[]{conf, ph.name(), Hist.fmt(h.ms(50)), Hist.fmt(h.ms(90)), Hist.fmt(h.ms(99)),
+                        Hist.fmt(h.ms(99.9)), Hist.fmt(h.maxMs()), pp(ph.commitToClient()),
+                        pp(ph.answer()) + " / " + Hist.fmt(ph.answer().maxMs()),
+                        f("%,d of %,d", ph.publishes(), ph.scheduled()), f("%,d of %,d", ph.deliveries(), ph.expected()),
+                        load});
+                ct.add(new String[]{conf, ph.name(), f("%.1f", ph.seconds()),
+                        E2e.cpu(ph.cpuA()) + " / " + E2e.cpu(ph.cpuB()) + " / " + E2e.cpu(ph.cpuPg()) + " / "
+                                + E2e.cpu(ph.cpuBench()),
+                        E2e.us(ph.usPerPublish()), E2e.us(ph.usPerDelivery()), E2e.gc(ph.gcA()), E2e.gc(ph.gcB()),
+                        load});
+            }
+        }
+        r.table(new String[]{"configuration", "phase", "publish→client p50 ms", "p90 ms", "p99 ms", "p99.9 ms",
+                "max ms", "commit→client p50 / p99 ms", "publish answer p50 / p99 / max ms",
+                "publishes done / scheduled", "deliveries", "load average start → end"}, lt);
+        r.table(new String[]{"configuration", "phase", "seconds",
+                "CPU s: replica A / replica B / PostgreSQL / load generator", "µs CPU per publish (replica B)",
+                "µs CPU per delivery (replica A)", "GC pause max / p99, replica A", "GC pause max / p99, replica B",
+                "load average start → end"}, ct);
+        r.line("CPU: utime + stime from /proc/<pid>/stat over the phase (the measured phase until its last "
+                + "delivery arrived, at most 15 s after the last publish); PostgreSQL is the postmaster with all "
+                + "its backends (live and exited); the load generator is the bench's own JVM (publishers and "
+                + "subscribers). GC pauses: every `Pause` line of the replica's `-Xlog:gc` log within the phase; "
+                + "p99 by nearest rank (with under 100 pauses it is the longest).");
+        r.line("");
+        for (E2e.Result e : e2e) {
+            r.line(f("- %s: %,d subscribers connected; gaps %d, duplicates %d, closed by the server %d; %d publishers, "
+                            + "publish errors %d%s; publishes started over 50 ms behind schedule: %d.",
+                    e.config().label(), e.connected(), e.gaps(), e.duplicates(), e.closedByServer(), e.publishers(),
+                    e.publishErrors(),
+                    e.firstError() == null ? "" : " (first: " + e.firstError().replace("|", "/") + ")", e.late()));
+        }
+        r.line("");
     }
 
     static String[] latRow(String label, Hist h, String notes) {

@@ -56,9 +56,9 @@ final class ServerProcess implements AutoCloseable {
     /** Starts {@code BenchServer mode} with the bench's own classpath and these variables. */
     static ServerProcess start(String mode, Map<String, String> env, String heap, Path log) throws IOException {
         String java = ProcessHandle.current().info().command().orElse("java");
-        List<String> cmd = new ArrayList<>(List.of(java, "-Xms" + heap, "-Xmx" + heap, "-XX:+UseG1GC",
-                "--enable-native-access=ALL-UNNAMED", "-Djava.awt.headless=true",
-                "-cp", System.getProperty("java.class.path")));
+        // Herald's own JVM options (jvm.options, as `make run` uses them), then the bench's fixed heap.
+        List<String> cmd = new ArrayList<>(List.of(java, jvmOptionsArg(), "-Xms" + heap, "-Xmx" + heap,
+                "-XX:+UseG1GC", "-Djava.awt.headless=true", "-cp", System.getProperty("java.class.path")));
         // BENCH_SERVER_OPTS: extra JVM options for the server under test (e.g. a JFR recording).
         String extra = System.getenv("BENCH_SERVER_OPTS");
         if (extra != null && !extra.isBlank()) cmd.addAll(List.of(extra.trim().split("\\s+")));
@@ -71,6 +71,15 @@ final class ServerProcess implements AutoCloseable {
         // If the bench is interrupted, its server child must not outlive it.
         Runtime.getRuntime().addShutdownHook(new Thread(p::destroyForcibly));
         return new ServerProcess(p, log);
+    }
+
+    /** The `@file` argument that hands jvm.options (Herald's JVM options, one list) to java. */
+    static String jvmOptionsArg() {
+        Path p = Path.of(System.getProperty("herald.jvmOptions", "jvm.options")).toAbsolutePath();
+        if (!Files.isReadable(p)) {
+            throw new IllegalStateException("Herald's JVM options file " + p + " is missing (run from the repository root)");
+        }
+        return "@" + p;
     }
 
     JsonNode stats() {
