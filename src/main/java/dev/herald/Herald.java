@@ -80,7 +80,7 @@ public final class Herald implements AutoCloseable {
         this.metrics = new Metrics();
 
         // The engine: the event log, fan-out, the one LISTEN connection, the publish path.
-        EventStore events = new EventStore(db.dsl());
+        EventStore events = new EventStore(db.pool());
         this.publisher = new Publisher(db.dsl());
         this.hub = new Hub(events, settings.streams().ringSize(), metrics);
         STREAM_KINDS.forEach(hub::register);
