@@ -80,7 +80,7 @@ public final class Herald implements AutoCloseable {
         this.metrics = new Metrics();
 
         // The engine: the event log, fan-out, the one LISTEN connection, the publish path.
-        EventStore events = new EventStore(db.dsl());
+        EventStore events = new EventStore(db.pool());
         this.publisher = new Publisher(db.dsl());
         this.hub = new Hub(events, settings.streams().ringSize(), metrics);
         STREAM_KINDS.forEach(hub::register);
@@ -124,7 +124,7 @@ public final class Herald implements AutoCloseable {
 
         // Tenant config: a per-replica cache evicted by invalidation pings, flushed after a
         // listener reconnect (pings may have been lost meanwhile).
-        ConfigStore configs = new ConfigStore(new ConfigRepository(db.dsl()), listener);
+        ConfigStore configs = new ConfigStore(new ConfigRepository(db.dsl(), publisher), listener);
         listener.onChannel(ConfigStore.CHANNEL, configs::onInvalidation);
         listener.onReconnect(configs::flush);
 
@@ -156,10 +156,11 @@ public final class Herald implements AutoCloseable {
             new OpsRoutes(db, listener, metrics).register(cfg.routes);
             new AdminRoutes(auth, tokens, maxBody).register(cfg.routes);
             new UserEventRoutes(auth, publisher, events, sse, metrics, maxBody).register(cfg.routes);
-            new TeamJobRoutes(auth, new JobEvents(db.dsl()), sse, metrics, maxBody).register(cfg.routes);
-            new ChatRoutes(auth, new ChatRepository(db.dsl()), publisher, sse, metrics, maxBody).register(cfg.routes);
+            new TeamJobRoutes(auth, publisher, sse, metrics, maxBody).register(cfg.routes);
+            new ChatRoutes(auth, new ChatRepository(db.dsl(), publisher), publisher, sse, metrics, maxBody)
+                    .register(cfg.routes);
             new ConfigRoutes(auth, configs, sse, metrics, maxBody).register(cfg.routes);
-            new InboxRoutes(auth, new InboxRepository(db.dsl()), sse, metrics, maxBody).register(cfg.routes);
+            new InboxRoutes(auth, new InboxRepository(db.dsl(), publisher), sse, metrics, maxBody).register(cfg.routes);
             new Pages().register(cfg.routes);
         });
     }

@@ -32,9 +32,11 @@ import org.jooq.impl.DSL;
  */
 public final class ChatRepository {
     private final DSLContext db;
+    private final Publisher publisher;
 
-    public ChatRepository(DSLContext db) {
+    public ChatRepository(DSLContext db, Publisher publisher) {
         this.db = db;
+        this.publisher = publisher;
     }
 
     /** {@code chats:<owner>}: the owner\'s chat lifecycle events. */
@@ -184,13 +186,16 @@ public final class ChatRepository {
 
     /** Posts a message in one statement (herald.post_chat_message); empty when not the owner's chat. */
     public Optional<Event> postMessage(String tenant, String owner, UUID id, String role, JsonNode content) {
-        PostChatMessage r = Routines.postChatMessage(
-                db.configuration(),
-                tenant,
-                owner,
-                id,
-                role,
-                JSONB.valueOf(content == null ? "null" : Json.write(content)));
+        // Group-committed with concurrent publishes: one commit, one ping per stream.
+        PostChatMessage r = publisher.write(
+                chatStream(tenant, id),
+                tx -> Routines.postChatMessage(
+                        tx.configuration(),
+                        tenant,
+                        owner,
+                        id,
+                        role,
+                        JSONB.valueOf(content == null ? "null" : Json.write(content))));
         if (r.getOId() == null) return Optional.empty();
         return Optional.of(new Event(r.getOId(), ChatWire.MESSAGE, r.getOData().data(), r.getOCreatedAt()));
     }

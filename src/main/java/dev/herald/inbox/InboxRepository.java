@@ -8,6 +8,7 @@ import dev.herald.jooq.Routines;
 import dev.herald.jooq.tables.InboxNotifications;
 import dev.herald.jooq.tables.InboxTargets;
 import dev.herald.json.Json;
+import dev.herald.stream.Publisher;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
@@ -33,9 +34,11 @@ public final class InboxRepository {
     private static final InboxTargets T = INBOX_TARGETS;
 
     private final DSLContext db;
+    private final Publisher publisher;
 
-    public InboxRepository(DSLContext db) {
+    public InboxRepository(DSLContext db, Publisher publisher) {
         this.db = db;
+        this.publisher = publisher;
     }
 
     public enum ReadStatus {
@@ -52,9 +55,9 @@ public final class InboxRepository {
 
     public record Marked(Notification notification, boolean changed) {}
 
+    /** Group-committed with concurrent publishes (one commit, one ping per stream). */
     public Notification create(String tenant, String user, NotificationInput in) {
-        return db.transactionResult(cfg -> {
-            DSLContext tx = cfg.dsl();
+        return publisher.write(InboxRoutes.stream(tenant, user), tx -> {
             UUID id = Routines.notifyInbox(
                     tx.configuration(),
                     tenant,
@@ -71,8 +74,7 @@ public final class InboxRepository {
 
     /** Marks read or unread; empty if the user has no such notification. */
     public Optional<Marked> mark(String tenant, String user, UUID id, boolean read) {
-        return db.transactionResult(cfg -> {
-            DSLContext tx = cfg.dsl();
+        return publisher.write(InboxRoutes.stream(tenant, user), tx -> {
             Boolean changed = Routines.inboxMark(tx.configuration(), tenant, user, id, read);
             if (changed == null) return Optional.empty();
             return find(tx, tenant, user, id).map(n -> new Marked(n, changed));

@@ -9,6 +9,8 @@ import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import java.time.Duration;
 import java.time.Instant;
+import java.time.OffsetDateTime;
+import java.util.concurrent.TimeUnit;
 import java.util.function.Supplier;
 
 /** Herald's meters, exposed in Prometheus text at /metrics. */
@@ -57,12 +59,14 @@ public final class Metrics implements HubMetrics, SseMetrics {
     }
 
     @Override
-    public void delivered(Event e) {
+    public void delivered(Event e, Instant sentAt) {
         delivered.increment();
-        if (e.createdAt() != null) {
-            long nanos =
-                    Duration.between(e.createdAt().toInstant(), Instant.now()).toNanos();
-            if (nanos >= 0) commitToSend.record(Duration.ofNanos(nanos));
+        OffsetDateTime created = e.createdAt();
+        if (created != null) {
+            // Field arithmetic instead of Duration objects: this runs once per event per client.
+            long nanos = (sentAt.getEpochSecond() - created.toEpochSecond()) * 1_000_000_000L
+                    + (sentAt.getNano() - created.getNano());
+            if (nanos >= 0) commitToSend.record(nanos, TimeUnit.NANOSECONDS);
         }
     }
 

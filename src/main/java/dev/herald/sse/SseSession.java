@@ -9,6 +9,7 @@ import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.nio.ByteBuffer;
+import java.time.Instant;
 import java.util.List;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.TimeoutException;
@@ -214,6 +215,7 @@ public final class SseSession implements Subscriber {
                 events = List.of();
             }
             int sent = 0;
+            Instant now = events.isEmpty() ? null : Instant.now();
             for (Encoded e : events) {
                 // The rest next turn (the cursor stays on the last event taken).
                 if (batch.size() >= MAX_BATCH_BYTES) break;
@@ -223,7 +225,7 @@ public final class SseSession implements Subscriber {
                     batch.write(e.frame());
                     sent++;
                     eventsSent++;
-                    metrics.delivered(e.event());
+                    metrics.delivered(e.event(), now);
                 }
                 cursor = c;
                 if (terminal != null && terminal.test(e.event())) {

@@ -1,17 +1,21 @@
 package dev.herald.stream;
 
 import dev.herald.database.SqlStates;
-import dev.herald.jooq.Routines;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.HashSet;
 import java.util.List;
+import java.util.Set;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.LongAdder;
 import java.util.concurrent.locks.Condition;
 import java.util.concurrent.locks.LockSupport;
 import java.util.concurrent.locks.ReentrantLock;
+import java.util.function.Function;
 import org.jooq.DSLContext;
-import org.jooq.JSONB;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -21,8 +25,12 @@ import org.slf4j.LoggerFactory;
  * ping per stream touched (docs/adr/0050) — answers every caller with its own dense cursor once
  * that commit has returned, and takes the next batch at once: what arrived while a commit was
  * in flight goes in the next transaction. Nothing waits for a timer, so a lone publish is
- * written immediately. If a batch transaction fails, its callers are retried one by one, so
- * the faulty one gets its own error and the others their cursors. A stream whose head row is
+ * written immediately. Besides plain publishes a batch carries <em>writes</em>: a feature's
+ * own statements (an inbox notification with its unread counter, a chat message, a config
+ * entry) that publish to one stream; each runs in its own savepoint after the plain
+ * publishes, so its failure rolls back only itself and reaches only its caller. If a batch
+ * transaction fails as a whole, its callers are retried one by one, so the faulty one gets
+ * its own error and the others their results. A stream whose head row is
  * held (an application transaction that published and has not committed) goes to the slow
  * lane, so one held lock never stalls every other stream. The writer is a platform thread so
  * that a saturated virtual-thread scheduler (every HTTP handler runs on one) cannot delay the
@@ -75,7 +83,28 @@ public final class GroupCommit {
      */
     long submit(StreamKey key, String type, String jsonData) {
         if (slowStreams.containsKey(key)) return publishSlow(key, type, jsonData);
-        Pending me = new Pending(key, type, jsonData, Thread.currentThread());
+        Pending me = new Pending(key, type, jsonData, null, Thread.currentThread());
+        enqueue(me);
+        return (Long) me.await();
+    }
+
+    /**
+     * Runs {@code work} (statements that publish to {@code key}'s stream) in the next batch
+     * transaction, in a savepoint of its own, and returns its result once that transaction has
+     * committed. Its exception, if it throws, is the caller's alone.
+     */
+    <T> T submitWork(StreamKey key, Function<DSLContext, T> work) {
+        if (slowStreams.containsKey(key)) return runSlow(key, work);
+        @SuppressWarnings("unchecked")
+        Function<DSLContext, Object> w = (Function<DSLContext, Object>) work;
+        Pending me = new Pending(key, null, null, w, Thread.currentThread());
+        enqueue(me);
+        @SuppressWarnings("unchecked")
+        T result = (T) me.await();
+        return result;
+    }
+
+    private void enqueue(Pending me) {
         lock.lock();
         try {
             queue.add(me);
@@ -88,7 +117,18 @@ public final class GroupCommit {
         } finally {
             lock.unlock();
         }
-        return me.await();
+    }
+
+    /** A write in the slow lane: alone, in its own transaction, waiting as long as it takes. */
+    private <T> T runSlow(StreamKey key, Function<DSLContext, T> work) {
+        enterSlowLane(key);
+        try {
+            slowLane.increment();
+            transactions.increment();
+            return db.transactionResult(cfg -> work.apply(cfg.dsl()));
+        } finally {
+            leaveSlowLane(key);
+        }
     }
 
     /** The slow lane: alone, in its own transaction, waiting for the head row as long as it takes. */
@@ -121,7 +161,7 @@ public final class GroupCommit {
         enterSlowLane(p.key); // before the writer takes its next batch
         Thread.ofVirtual().name("herald-publish-slow-lane").start(() -> {
             try {
-                p.complete(publishSlow(p.key, p.type, p.data));
+                p.complete(p.work != null ? runSlow(p.key, p.work) : publishSlow(p.key, p.type, p.data));
             } catch (RuntimeException e) {
                 p.fail(e);
             } finally {
@@ -250,14 +290,44 @@ public final class GroupCommit {
         if (batch.isEmpty()) return;
         transactions.increment();
         if (batch.size() == 1) {
-            writeAlone(batch.get(0), new java.util.HashSet<>());
+            writeAlone(batch.get(0), new HashSet<>());
             return;
         }
         int n = batch.size();
-        Long[] cursors;
+        List<Pending> publishes = new ArrayList<>(n);
+        List<Pending> writes = new ArrayList<>();
+        for (Pending p : batch) (p.work == null ? publishes : writes).add(p);
+        // Writes take their locks in one global order (their stream's), so two replicas'
+        // batches never wait on each other in a cycle.
+        writes.sort(BY_STREAM);
+        Set<StreamKey> locked = new HashSet<>();
         try {
-            cursors = publishBatch(batch);
+            db.transaction(cfg -> {
+                DSLContext tx = cfg.dsl();
+                // publish_batch also sets the batch's lock timeout for the rest of the transaction.
+                if (publishes.isEmpty()) setLockTimeout(tx);
+                Long[] cursors = publishes.isEmpty() ? new Long[0] : publishBatch(tx, publishes);
+                if (cursors.length != publishes.size()) {
+                    // Cannot happen with herald.publish_batch; never hand out wrong cursors if it does.
+                    throw new IllegalStateException("publish_batch returned " + cursors.length + " cursors for "
+                            + publishes.size() + " events");
+                }
+                for (int i = 0; i < cursors.length; i++) publishes.get(i).staged = cursors[i];
+                for (Pending p : writes) {
+                    if (locked.contains(p.key)) continue;
+                    try {
+                        p.staged = tx.transactionResult(savepoint -> p.work.apply(savepoint.dsl()));
+                    } catch (RuntimeException e) {
+                        if (SqlStates.LOCK_TIMEOUT.equals(SqlStates.of(e))) locked.add(p.key);
+                        else p.stagedError = e;
+                    }
+                }
+            });
         } catch (RuntimeException e) {
+            for (Pending p : batch) {
+                p.staged = null;
+                p.stagedError = null;
+            }
             if (!SqlStates.rolledBackByServer(e)) {
                 // No answer from the database (connection lost, pool exhausted, shutting
                 // down): retrying one by one would only wait N times as long. Each caller
@@ -271,56 +341,79 @@ public final class GroupCommit {
                 log.warn("a batch of {} publishes failed ({}); retrying them one by one", n, e.getMessage());
             }
             retriedAlone.add(n);
-            java.util.Set<StreamKey> locked = new java.util.HashSet<>();
+            Set<StreamKey> lockedAlone = new HashSet<>();
             for (Pending p : batch) {
                 transactions.increment();
-                writeAlone(p, locked);
+                writeAlone(p, lockedAlone);
             }
-            return;
-        }
-        if (cursors == null || cursors.length != n) {
-            // Cannot happen with herald.publish_batch; never hand out wrong cursors if it does.
-            IllegalStateException e = new IllegalStateException("publish_batch returned "
-                    + (cursors == null ? "null" : cursors.length + " cursors") + " for " + n + " events");
-            for (Pending p : batch) p.fail(e);
             return;
         }
         batches.increment();
         batchedEvents.add(n);
         largestBatch.accumulateAndGet(n, Math::max);
-        for (int i = 0; i < n; i++) batch.get(i).complete(cursors[i]);
+        for (Pending p : batch) {
+            if (p.work != null && locked.contains(p.key)) toSlowLane(p);
+            else if (p.stagedError != null) p.fail(p.stagedError);
+            else p.complete(p.staged);
+        }
     }
 
-    private Long[] publishBatch(List<Pending> batch) {
+    private static final Comparator<Pending> BY_STREAM =
+            Comparator.comparing((Pending p) -> p.key.tenant()).thenComparing(p -> p.key.stream());
+
+    /**
+     * The plain publishes of a batch in one statement, with the batch's lock timeout. A plain
+     * prepared statement: rendering it with jOOQ cost more than the rest of a small batch.
+     */
+    private Long[] publishBatch(DSLContext tx, List<Pending> batch) {
         int n = batch.size();
         String[] tenants = new String[n];
         String[] streams = new String[n];
         String[] types = new String[n];
-        JSONB[] datas = new JSONB[n];
+        String[] datas = new String[n];
         for (int i = 0; i < n; i++) {
             Pending p = batch.get(i);
             tenants[i] = p.key.tenant();
             streams[i] = p.key.stream();
             types[i] = p.type;
-            datas[i] = JSONB.valueOf(p.data);
+            datas[i] = p.data;
         }
-        return Routines.publishBatch(db.configuration(), tenants, streams, types, datas, lockTimeoutMs);
+        return tx.connectionResult(c -> {
+            try (PreparedStatement ps = c.prepareStatement(PUBLISH_BATCH)) {
+                ps.setArray(1, c.createArrayOf("text", tenants));
+                ps.setArray(2, c.createArrayOf("text", streams));
+                ps.setArray(3, c.createArrayOf("text", types));
+                ps.setArray(4, c.createArrayOf("jsonb", datas));
+                ps.setInt(5, lockTimeoutMs);
+                try (ResultSet rs = ps.executeQuery()) {
+                    rs.next();
+                    return (Long[]) rs.getArray(1).getArray();
+                }
+            }
+        });
     }
 
-    /** One publish in its own statement, still with the lock timeout; a held head sends it to the slow lane. */
-    private void writeAlone(Pending p, java.util.Set<StreamKey> locked) {
+    private static final String PUBLISH_BATCH = "SELECT herald.publish_batch(?, ?, ?, ?, ?)";
+
+    /** One caller alone, in its own transaction, still with the lock timeout; a held head sends it to the slow lane. */
+    private void writeAlone(Pending p, Set<StreamKey> locked) {
         if (locked.contains(p.key)) {
-            p.handedOver = true;
             toSlowLane(p);
             return;
         }
         try {
-            Long[] c = publishBatch(List.of(p));
-            p.complete(c[0]);
+            if (p.work == null) {
+                p.complete(publishBatch(db, List.of(p))[0]);
+            } else {
+                p.complete(db.transactionResult(cfg -> {
+                    DSLContext tx = cfg.dsl();
+                    setLockTimeout(tx);
+                    return p.work.apply(tx);
+                }));
+            }
         } catch (RuntimeException e) {
             if (SqlStates.LOCK_TIMEOUT.equals(SqlStates.of(e))) {
                 locked.add(p.key);
-                p.handedOver = true;
                 toSlowLane(p);
             } else {
                 p.fail(e);
@@ -328,30 +421,42 @@ public final class GroupCommit {
         }
     }
 
-    /** One caller's publish waiting in the queue; its caller's thread parks until it is done. */
+    private void setLockTimeout(DSLContext tx) {
+        tx.execute("SELECT set_config('lock_timeout', ?, true)", lockTimeoutMs + "ms");
+    }
+
+    /** One caller's publish or write waiting in the queue; its caller's thread parks until it is done. */
     private static final class Pending {
         static final int WAITING = 0, DONE = 1;
 
         final StreamKey key;
         final String type;
         final String data;
+        /** A write's statements; null for a plain publish. */
+        final Function<DSLContext, Object> work;
+
         final Thread thread;
         volatile int state = WAITING;
         /** Given to the slow lane, which will answer it. */
         volatile boolean handedOver;
 
-        long cursor;
+        // What the batch transaction produced for this caller, handed over once it commits.
+        Object staged;
+        RuntimeException stagedError;
+
+        Object result;
         RuntimeException error;
 
-        Pending(StreamKey key, String type, String data, Thread thread) {
+        Pending(StreamKey key, String type, String data, Function<DSLContext, Object> work, Thread thread) {
             this.key = key;
             this.type = type;
             this.data = data;
+            this.work = work;
             this.thread = thread;
         }
 
-        void complete(long c) {
-            cursor = c;
+        void complete(Object r) {
+            result = r;
             state = DONE;
             LockSupport.unpark(thread);
         }
@@ -363,7 +468,7 @@ public final class GroupCommit {
         }
 
         /** Parks until the writer has answered; interrupts do not abandon a queued publish. */
-        long await() {
+        Object await() {
             boolean interrupted = false;
             try {
                 while (state != DONE) {
@@ -371,7 +476,7 @@ public final class GroupCommit {
                     if (Thread.interrupted()) interrupted = true;
                 }
                 if (error != null) throw error;
-                return cursor;
+                return result;
             } finally {
                 if (interrupted) Thread.currentThread().interrupt();
             }

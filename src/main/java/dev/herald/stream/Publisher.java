@@ -3,6 +3,7 @@ package dev.herald.stream;
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.herald.jooq.Routines;
 import java.nio.charset.StandardCharsets;
+import java.util.function.Function;
 import org.jooq.DSLContext;
 import org.jooq.JSONB;
 import org.jooq.impl.DSL;
@@ -26,6 +27,17 @@ public final class Publisher {
     public long publish(StreamKey key, String type, String jsonData) {
         PublishInput.validate(key, type, jsonData);
         return groupCommit.submit(key, type, jsonData);
+    }
+
+    /**
+     * Runs a feature's statements that publish to {@code key}'s stream (and change its own
+     * tables) as part of the next group-commit transaction, in a savepoint of their own: one
+     * commit and one ping per stream are shared with concurrent publishes and writes, while a
+     * failure rolls back and reaches only this caller. Returns {@code work}'s result once the
+     * transaction has committed. {@code work} must not commit, and runs on the writer's thread.
+     */
+    public <T> T write(StreamKey key, Function<DSLContext, T> work) {
+        return groupCommit.submitWork(key, work);
     }
 
     /** Publishes inside the caller's transaction: subscribers see it only if that commits. */

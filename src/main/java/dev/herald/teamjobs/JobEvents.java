@@ -2,6 +2,7 @@ package dev.herald.teamjobs;
 
 import com.fasterxml.jackson.core.JsonParser;
 import com.fasterxml.jackson.core.JsonToken;
+import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.herald.jooq.Routines;
 import dev.herald.json.Json;
@@ -26,19 +27,20 @@ import org.jooq.JSONB;
 public final class JobEvents {
     public static final Set<String> STATUSES = Set.of("queued", "running", "progress", "completed", "failed");
 
-    private final DSLContext db;
-
-    public JobEvents(DSLContext db) {
-        this.db = db;
-    }
-
     public static StreamKey stream(String team) {
         return KIND.key(team, team);
     }
 
-    /** Publishes in its own transaction; returns the team stream's cursor. */
-    public long publish(String team, String job, String status, String dataJson) {
-        return publishInTransaction(db, team, job, status, dataJson);
+    /**
+     * The stored form of a job event's data: {@code {"job": <job>, "data": <data>}}, as
+     * {@code herald.publish_job_event} stores it ("job" sorts first in jsonb, so the
+     * per-connection job filter finds it without reading the payload).
+     */
+    public static String stored(String job, JsonNode data) {
+        ObjectNode o = Json.object();
+        o.put("job", job);
+        o.set("data", data == null || data.isNull() ? Json.object() : data);
+        return o.toString();
     }
 
     /** Publishes inside the caller's jOOQ transaction: visible only if it commits. */

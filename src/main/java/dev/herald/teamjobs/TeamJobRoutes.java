@@ -12,6 +12,7 @@ import dev.herald.http.Params;
 import dev.herald.json.Json;
 import dev.herald.ops.Metrics;
 import dev.herald.sse.Sse;
+import dev.herald.stream.Publisher;
 import dev.herald.stream.StreamKey;
 import io.javalin.config.RoutesConfig;
 import io.javalin.http.Context;
@@ -23,14 +24,14 @@ import io.javalin.http.Context;
  */
 public final class TeamJobRoutes {
     private final Auth auth;
-    private final JobEvents jobs;
+    private final Publisher publisher;
     private final Sse sse;
     private final Metrics metrics;
     private final long maxBody;
 
-    public TeamJobRoutes(Auth auth, JobEvents jobs, Sse sse, Metrics metrics, long maxBody) {
+    public TeamJobRoutes(Auth auth, Publisher publisher, Sse sse, Metrics metrics, long maxBody) {
         this.auth = auth;
-        this.jobs = jobs;
+        this.publisher = publisher;
         this.sse = sse;
         this.metrics = metrics;
         this.maxBody = maxBody;
@@ -53,9 +54,10 @@ public final class TeamJobRoutes {
                     "invalid_field", "'status' must be one of queued, running, progress, completed, failed");
         }
         JsonNode data = body.optObject("data");
-        long cursor = jobs.publish(team, job, status, data == null ? "{}" : data.toString());
-        metrics.published(1);
+        // Group-committed with concurrent publishes, in the form herald.publish_job_event stores.
         StreamKey key = JobEvents.stream(team);
+        long cursor = publisher.publish(key, status, JobEvents.stored(job, data));
+        metrics.published(1);
         ObjectNode out = Json.object()
                 .put("stream", key.stream())
                 .put("cursor", cursor)
