@@ -56,7 +56,7 @@ public final class Herald implements AutoCloseable {
     static final List<StreamKind> STREAM_KINDS = List.of(
             UserEventRoutes.KIND,
             JobEvents.KIND,
-            InboxRoutes.KIND,
+            InboxRepository.KIND,
             ChatRepository.OWNER_KIND,
             ChatRepository.CHAT_KIND,
             ConfigStore.KIND);
@@ -80,8 +80,11 @@ public final class Herald implements AutoCloseable {
         this.metrics = new Metrics();
 
         // The engine: the event log, fan-out, the one LISTEN connection, the publish path.
-        EventStore events = new EventStore(db.pool());
-        this.publisher = new Publisher(db.dsl());
+        EventStore events = new EventStore(db.readPool());
+        this.publisher = new Publisher(
+                db.dsl(),
+                settings.publishing().lockTimeout(),
+                settings.publishing().slowLane());
         this.hub = new Hub(events, settings.streams().ringSize(), metrics);
         STREAM_KINDS.forEach(hub::register);
         this.listener = new Listener(
@@ -141,6 +144,7 @@ public final class Herald implements AutoCloseable {
         // Pool usage (hikaricp_connections_active/idle/pending/max, acquire times). A pool
         // serves one registry: a Database reused by a second Herald keeps the first's.
         if (db.pool().getMetricRegistry() == null) db.pool().setMetricRegistry(metrics.registry());
+        if (db.readPool().getMetricRegistry() == null) db.readPool().setMetricRegistry(metrics.registry());
         // Sampled on its own schedule, never per scrape.
         this.notifyQueue = new NotifyQueueSampler(db.dsl(), Duration.ofSeconds(2));
         metrics.gauge(

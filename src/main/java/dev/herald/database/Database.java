@@ -25,7 +25,13 @@ public final class Database implements AutoCloseable {
     private final DatabaseUrl url;
     private final EmbeddedPostgres embedded;
     private final HikariDataSource pool;
+    private final HikariDataSource reads;
     private final DSLContext dsl;
+
+    /** The server-side bound on any statement of the pools (mark-all-read of 50k rows takes 1-4 s). */
+    static final int STATEMENT_TIMEOUT_MS = 60_000;
+    /** The client-side bound on waiting for any answer: the statement timeout and a margin. */
+    static final int SOCKET_TIMEOUT_SECONDS = STATEMENT_TIMEOUT_MS / 1000 + 15;
 
     private Database(DatabaseUrl url, EmbeddedPostgres embedded, int poolSize) {
         this.url = url;
@@ -39,18 +45,31 @@ public final class Database implements AutoCloseable {
         ds.setApplicationName("herald");
         ds.setConnectTimeout(5);
         ds.setTcpKeepAlive(true);
+        // A statement never runs longer than this on the server, and a connection whose
+        // server stops answering (half-open TCP) fails its statement after the socket
+        // timeout instead of freezing its caller — the group-commit writer above all — until
+        // TCP gives up (about 15 minutes).
+        ds.setOptions("-c statement_timeout=" + STATEMENT_TIMEOUT_MS);
+        ds.setSocketTimeout(SOCKET_TIMEOUT_SECONDS);
+        this.pool = pool(ds, "herald", poolSize);
+        // Topic fetches and catch-up reads get a pool of their own, so writers waiting on a
+        // held lock can never take the connections that live delivery needs.
+        this.reads = pool(ds, "herald-reads", Math.max(2, poolSize / 4));
+        this.dsl = DSL.using(pool, SQLDialect.POSTGRES, new org.jooq.conf.Settings().withExecuteLogging(false));
+    }
+
+    private static HikariDataSource pool(PGSimpleDataSource ds, String name, int size) {
         HikariConfig hc = new HikariConfig();
         hc.setDataSource(ds);
-        hc.setPoolName("herald");
-        hc.setMaximumPoolSize(poolSize);
-        hc.setMinimumIdle(Math.min(4, poolSize));
+        hc.setPoolName(name);
+        hc.setMaximumPoolSize(size);
+        hc.setMinimumIdle(Math.min(4, size));
         hc.setConnectionTimeout(5_000);
         hc.setValidationTimeout(2_000);
         hc.setKeepaliveTime(60_000);
         // Start even if the database is down for a moment: /readyz reports it.
         hc.setInitializationFailTimeout(-1);
-        this.pool = new HikariDataSource(hc);
-        this.dsl = DSL.using(pool, SQLDialect.POSTGRES, new org.jooq.conf.Settings().withExecuteLogging(false));
+        return new HikariDataSource(hc);
     }
 
     /** Resolve, connect and migrate. */
@@ -114,6 +133,11 @@ public final class Database implements AutoCloseable {
         return pool;
     }
 
+    /** The pool for reads of the event log (topic fetches, catch-up). */
+    public HikariDataSource readPool() {
+        return reads;
+    }
+
     public DatabaseUrl url() {
         return url;
     }
@@ -140,6 +164,7 @@ public final class Database implements AutoCloseable {
 
     @Override
     public void close() {
+        reads.close();
         pool.close();
         if (embedded != null) {
             try {

@@ -2,6 +2,7 @@ package dev.herald.http;
 
 import dev.herald.database.SqlStates;
 import dev.herald.stream.EventRejected;
+import dev.herald.stream.StreamBusy;
 import io.javalin.Javalin;
 import io.javalin.config.JavalinConfig;
 import io.javalin.http.Context;
@@ -90,6 +91,17 @@ public final class WebServer {
                     // Jetty lets '%' + a non-hex character through in a path; Javalin's decoding
                     // of path parameters then throws (found by the hostile-input test, seed 3).
                     error(ctx, ApiException.badRequest("bad_request", "malformed percent-encoding in the URL"));
+                } else if (e instanceof StreamBusy || SqlStates.LOCK_TIMEOUT.equals(SqlStates.of(e))) {
+                    // An application transaction holds the stream's head past the lock timeout.
+                    error(
+                            ctx,
+                            new ApiException(
+                                    503,
+                                    "stream_locked",
+                                    e instanceof StreamBusy
+                                            ? e.getMessage()
+                                            : "another transaction holds this stream; nothing was written, retry later",
+                                    Map.of("Retry-After", "1")));
                 } else if (SqlStates.unavailable(e)) {
                     log.warn("database unavailable for {} {}: {}", ctx.method(), ctx.path(), e.getMessage());
                     error(

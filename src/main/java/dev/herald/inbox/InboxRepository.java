@@ -9,6 +9,8 @@ import dev.herald.jooq.tables.InboxNotifications;
 import dev.herald.jooq.tables.InboxTargets;
 import dev.herald.json.Json;
 import dev.herald.stream.Publisher;
+import dev.herald.stream.StreamKey;
+import dev.herald.stream.StreamKind;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
@@ -36,6 +38,13 @@ public final class InboxRepository {
     private final DSLContext db;
     private final Publisher publisher;
 
+    /** {@code inbox:<user>}: notifications and read-state changes, kept with the inbox. */
+    public static final StreamKind KIND = new StreamKind("inbox", new InboxRenderer(), false);
+
+    public static StreamKey stream(String tenant, String user) {
+        return KIND.key(tenant, user);
+    }
+
     public InboxRepository(DSLContext db, Publisher publisher) {
         this.db = db;
         this.publisher = publisher;
@@ -57,7 +66,7 @@ public final class InboxRepository {
 
     /** Group-committed with concurrent publishes (one commit, one ping per stream). */
     public Notification create(String tenant, String user, NotificationInput in) {
-        return publisher.write(InboxRoutes.stream(tenant, user), tx -> {
+        return publisher.write(stream(tenant, user), tx -> {
             UUID id = Routines.notifyInbox(
                     tx.configuration(),
                     tenant,
@@ -74,7 +83,7 @@ public final class InboxRepository {
 
     /** Marks read or unread; empty if the user has no such notification. */
     public Optional<Marked> mark(String tenant, String user, UUID id, boolean read) {
-        return publisher.write(InboxRoutes.stream(tenant, user), tx -> {
+        return publisher.write(stream(tenant, user), tx -> {
             Boolean changed = Routines.inboxMark(tx.configuration(), tenant, user, id, read);
             if (changed == null) return Optional.empty();
             return find(tx, tenant, user, id).map(n -> new Marked(n, changed));

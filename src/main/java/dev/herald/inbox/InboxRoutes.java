@@ -12,8 +12,6 @@ import dev.herald.http.Params;
 import dev.herald.json.Json;
 import dev.herald.ops.Metrics;
 import dev.herald.sse.Sse;
-import dev.herald.stream.StreamKey;
-import dev.herald.stream.StreamKind;
 import io.javalin.config.RoutesConfig;
 import io.javalin.http.Context;
 import java.util.ArrayList;
@@ -50,19 +48,12 @@ public final class InboxRoutes {
         this.maxBody = maxBody;
     }
 
-    /** {@code inbox:<user>}: notifications and read-state changes, kept with the inbox. */
-    public static final StreamKind KIND = new StreamKind("inbox", new InboxRenderer(), false);
-
-    public static StreamKey stream(String tenant, String user) {
-        return KIND.key(tenant, user);
-    }
-
     public void register(RoutesConfig routes) {
         routes.post("/api/v1/users/{user}/inbox", this::create);
         routes.get("/api/v1/inbox", this::list);
         routes.get("/api/v1/inbox/watch", sse.handler(ctx -> {
             Principal p = auth.authenticate(ctx, true).require(Scope.EVENTS_READ);
-            return Sse.Target.live(p, stream(p.tenantOrThrow(), p.userOrThrow()));
+            return Sse.Target.live(p, InboxRepository.stream(p.tenantOrThrow(), p.userOrThrow()));
         }));
         routes.put("/api/v1/inbox/mark-all-read", this::markAllRead);
         routes.put("/api/v1/inbox/{id}/read-status", this::readStatus);

@@ -17,7 +17,8 @@ public record Settings(
         Streams streams,
         Watchdog watchdog,
         Retention retention,
-        Replay replay) {
+        Replay replay,
+        Publishing publishing) {
 
     /** The HTTP port: HERALD_HOST, HERALD_PORT, HERALD_MAX_BODY_BYTES. */
     public record Http(String host, int port, long maxBodyBytes) {}
@@ -49,6 +50,15 @@ public record Settings(
      */
     public record Replay(int connects, int rows, Duration window) {}
 
+    /**
+     * Publishing next to applications' own transactions: a publish waits at most
+     * {@code lockTimeout} (HERALD_LOCK_TIMEOUT, default PT2S) for a stream's head row that
+     * another transaction holds, then fails with 503; at most {@code slowLane}
+     * (HERALD_SLOW_LANE, default 4) such waits run at once per replica, beyond that a publish
+     * to a held stream fails at once.
+     */
+    public record Publishing(Duration lockTimeout, int slowLane) {}
+
     public static Settings defaults() {
         return new Settings(
                 new Http("0.0.0.0", 8080, 64 * 1024),
@@ -57,7 +67,8 @@ public record Settings(
                 new Streams(Duration.ofSeconds(15), 2000, Duration.ofSeconds(10), 512),
                 new Watchdog(Duration.ofSeconds(1), Duration.ofSeconds(3)),
                 new Retention(Duration.ofDays(7), Duration.ofMinutes(1), 1000),
-                new Replay(60, 100_000, Duration.ofMinutes(1)));
+                new Replay(60, 100_000, Duration.ofMinutes(1)),
+                new Publishing(Duration.ofSeconds(2), 4));
     }
 
     public static Settings fromEnv(Map<String, String> env) {
@@ -89,7 +100,10 @@ public record Settings(
                 new Replay(
                         e.integer("HERALD_REPLAY_CONNECTS", d.replay.connects(), 0, 1_000_000),
                         e.integer("HERALD_REPLAY_ROWS", d.replay.rows(), 0, 1_000_000_000),
-                        e.duration("HERALD_REPLAY_WINDOW", d.replay.window())));
+                        e.duration("HERALD_REPLAY_WINDOW", d.replay.window())),
+                new Publishing(
+                        e.duration("HERALD_LOCK_TIMEOUT", d.publishing.lockTimeout()),
+                        e.integer("HERALD_SLOW_LANE", d.publishing.slowLane(), 1, 1_000)));
     }
 
     /** A copy with some values changed: {@code s.with(b -> b.port(0).adminToken("…"))}. */
@@ -106,6 +120,7 @@ public record Settings(
         private Watchdog watchdog;
         private Retention retention;
         private Replay replay;
+        private Publishing publishing;
 
         private Builder(Settings s) {
             http = s.http;
@@ -115,6 +130,7 @@ public record Settings(
             watchdog = s.watchdog;
             retention = s.retention;
             replay = s.replay;
+            publishing = s.publishing;
         }
 
         public Builder host(String host) {
@@ -192,8 +208,13 @@ public record Settings(
             return this;
         }
 
+        public Builder lockTimeout(Duration timeout) {
+            publishing = new Publishing(timeout, publishing.slowLane());
+            return this;
+        }
+
         public Settings build() {
-            return new Settings(http, storage, adminToken, streams, watchdog, retention, replay);
+            return new Settings(http, storage, adminToken, streams, watchdog, retention, replay, publishing);
         }
     }
 

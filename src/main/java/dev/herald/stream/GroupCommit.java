@@ -3,12 +3,14 @@ package dev.herald.stream;
 import dev.herald.database.SqlStates;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
+import java.time.Duration;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
+import java.util.concurrent.Semaphore;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.LongAdder;
 import java.util.concurrent.locks.Condition;
@@ -47,7 +49,17 @@ public final class GroupCommit {
      */
     static final int LOCK_TIMEOUT_MS = 500;
 
-    private volatile int lockTimeoutMs = LOCK_TIMEOUT_MS;
+    private volatile int lockTimeoutMs;
+    /**
+     * What a publish in the slow lane may wait for the held head on top of the batch's wait:
+     * together never more than the configured lock timeout, then 503.
+     */
+    private final int slowLaneLockTimeoutMs;
+    /**
+     * Each slow-lane publish holds a pool connection while it waits: bounded, so that a
+     * few dozen publishes to one held stream cannot take every connection.
+     */
+    private final Semaphore slowLanePermits;
     /** The writer thread exits after this long without work (and is restarted on demand). */
     private static final long IDLE_EXIT_NANOS = 5_000_000_000L;
 
@@ -73,8 +85,11 @@ public final class GroupCommit {
     private final java.util.concurrent.ConcurrentHashMap<StreamKey, java.util.concurrent.atomic.AtomicInteger>
             slowStreams = new java.util.concurrent.ConcurrentHashMap<>();
 
-    GroupCommit(DSLContext db) {
+    GroupCommit(DSLContext db, Duration lockTimeout, int slowLaneLimit) {
         this.db = db;
+        this.lockTimeoutMs = (int) Math.min(LOCK_TIMEOUT_MS, lockTimeout.toMillis());
+        this.slowLaneLockTimeoutMs = (int) Math.max(1, lockTimeout.toMillis() - lockTimeoutMs);
+        this.slowLanePermits = new Semaphore(slowLaneLimit);
     }
 
     /**
@@ -121,26 +136,34 @@ public final class GroupCommit {
 
     /** A write in the slow lane: alone, in its own transaction, waiting as long as it takes. */
     private <T> T runSlow(StreamKey key, Function<DSLContext, T> work) {
+        if (!slowLanePermits.tryAcquire()) throw busy(key, null);
         enterSlowLane(key);
         try {
             slowLane.increment();
             transactions.increment();
-            return db.transactionResult(cfg -> work.apply(cfg.dsl()));
+            return db.transactionResult(cfg -> {
+                DSLContext tx = cfg.dsl();
+                setLockTimeout(tx, slowLaneLockTimeoutMs);
+                return work.apply(tx);
+            });
+        } catch (RuntimeException e) {
+            if (SqlStates.LOCK_TIMEOUT.equals(SqlStates.of(e))) throw busy(key, e);
+            throw e;
         } finally {
             leaveSlowLane(key);
+            slowLanePermits.release();
         }
+    }
+
+    private static StreamBusy busy(StreamKey key, Throwable cause) {
+        return new StreamBusy(
+                "another transaction holds the head of stream " + key.stream() + "; nothing was written, retry later",
+                cause);
     }
 
     /** The slow lane: alone, in its own transaction, waiting for the head row as long as it takes. */
     private long publishSlow(StreamKey key, String type, String jsonData) {
-        enterSlowLane(key);
-        try {
-            slowLane.increment();
-            transactions.increment();
-            return Publisher.publishInTransaction(db, key, type, jsonData);
-        } finally {
-            leaveSlowLane(key);
-        }
+        return runSlow(key, tx -> Publisher.publishInTransaction(tx, key, type, jsonData));
     }
 
     private void enterSlowLane(StreamKey key) {
@@ -422,7 +445,11 @@ public final class GroupCommit {
     }
 
     private void setLockTimeout(DSLContext tx) {
-        tx.execute("SELECT set_config('lock_timeout', ?, true)", lockTimeoutMs + "ms");
+        setLockTimeout(tx, lockTimeoutMs);
+    }
+
+    private static void setLockTimeout(DSLContext tx, int ms) {
+        tx.execute("SELECT set_config('lock_timeout', ?, true)", ms + "ms");
     }
 
     /** One caller's publish or write waiting in the queue; its caller's thread parks until it is done. */

@@ -3,6 +3,7 @@ package dev.herald.stream;
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.herald.jooq.Routines;
 import java.nio.charset.StandardCharsets;
+import java.time.Duration;
 import java.util.function.Function;
 import org.jooq.DSLContext;
 import org.jooq.JSONB;
@@ -18,9 +19,14 @@ public final class Publisher {
     private final DSLContext db;
     private final GroupCommit groupCommit;
 
-    public Publisher(DSLContext db) {
+    /**
+     * {@code lockTimeout}: the longest a publish waits for a stream's head row that another
+     * transaction holds before it fails with {@link StreamBusy}; {@code slowLane}: how many
+     * such waits may run at once.
+     */
+    public Publisher(DSLContext db, Duration lockTimeout, int slowLane) {
         this.db = db;
-        this.groupCommit = new GroupCommit(db);
+        this.groupCommit = new GroupCommit(db, lockTimeout, slowLane);
     }
 
     /** Publishes in its own transaction; returns the event's cursor once it has committed. */
