@@ -8,6 +8,8 @@ import dev.herald.browser.Pages;
 import dev.herald.chat.ChatRepository;
 import dev.herald.chat.ChatRoutes;
 import dev.herald.database.Database;
+import dev.herald.http.Idempotency;
+import dev.herald.http.IdempotencyPruner;
 import dev.herald.http.WebServer;
 import dev.herald.inbox.InboxRepository;
 import dev.herald.inbox.InboxRoutes;
@@ -71,6 +73,7 @@ public final class Herald implements AutoCloseable {
     private final RevocationPoller revocationPoller;
     private final RetentionJanitor janitor;
     private final NotifyQueueSampler notifyQueue;
+    private final IdempotencyPruner idempotencyPruner;
     private final Javalin app;
     private volatile boolean stopped;
 
@@ -152,6 +155,10 @@ public final class Herald implements AutoCloseable {
                 "Fraction of PostgreSQL's NOTIFY queue in use (0..1), sampled every 2 s",
                 notifyQueue::usage);
 
+        // Idempotency-Key on every publishing POST; expired keys pruned in the background.
+        Idempotency idempotency = new Idempotency(db.dsl());
+        this.idempotencyPruner = new IdempotencyPruner(idempotency, Duration.ofMinutes(10));
+
         // HTTP: each feature's routes.
         Settings.Http http = settings.http();
         long maxBody = http.maxBodyBytes();
@@ -159,12 +166,13 @@ public final class Herald implements AutoCloseable {
         this.app = WebServer.create(http.host(), http.port(), idle, cfg -> {
             new OpsRoutes(db, listener, metrics).register(cfg.routes);
             new AdminRoutes(auth, tokens, maxBody).register(cfg.routes);
-            new UserEventRoutes(auth, publisher, events, sse, metrics, maxBody).register(cfg.routes);
-            new TeamJobRoutes(auth, publisher, sse, metrics, maxBody).register(cfg.routes);
-            new ChatRoutes(auth, new ChatRepository(db.dsl(), publisher), publisher, sse, metrics, maxBody)
+            new UserEventRoutes(auth, publisher, idempotency, events, sse, metrics, maxBody).register(cfg.routes);
+            new TeamJobRoutes(auth, publisher, idempotency, sse, metrics, maxBody).register(cfg.routes);
+            new ChatRoutes(auth, new ChatRepository(db.dsl(), publisher), publisher, idempotency, sse, metrics, maxBody)
                     .register(cfg.routes);
             new ConfigRoutes(auth, configs, sse, metrics, maxBody).register(cfg.routes);
-            new InboxRoutes(auth, new InboxRepository(db.dsl(), publisher), sse, metrics, maxBody).register(cfg.routes);
+            new InboxRoutes(auth, new InboxRepository(db.dsl(), publisher), idempotency, sse, metrics, maxBody)
+                    .register(cfg.routes);
             new Pages().register(cfg.routes);
         });
     }
@@ -182,6 +190,7 @@ public final class Herald implements AutoCloseable {
         h.revocationPoller.start();
         h.janitor.start();
         h.notifyQueue.start();
+        h.idempotencyPruner.start();
         h.app.start();
         log.info(
                 "Herald {} listening on {}:{} — database {} ({})",
@@ -239,6 +248,7 @@ public final class Herald implements AutoCloseable {
         revocationPoller.close();
         janitor.close();
         notifyQueue.close();
+        idempotencyPruner.close();
         listener.close();
         hub.close();
         sessions.close();

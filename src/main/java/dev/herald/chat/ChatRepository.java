@@ -5,6 +5,7 @@ import static dev.herald.jooq.Tables.EVENTS;
 import static dev.herald.jooq.Tables.STREAMS;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import dev.herald.http.Idempotency;
 import dev.herald.jooq.Routines;
 import dev.herald.jooq.routines.PostChatMessage;
 import dev.herald.jooq.tables.records.ChatsRecord;
@@ -185,19 +186,23 @@ public final class ChatRepository {
     }
 
     /** Posts a message in one statement (herald.post_chat_message); empty when not the owner's chat. */
-    public Optional<Event> postMessage(String tenant, String owner, UUID id, String role, JsonNode content) {
+    public Optional<JsonNode> postMessage(
+            String tenant, String owner, UUID id, String role, JsonNode content, Idempotency.Recorder once) {
         // Group-committed with concurrent publishes: one commit, one ping per stream.
-        PostChatMessage r = publisher.write(
-                chatStream(tenant, id),
-                tx -> Routines.postChatMessage(
-                        tx.configuration(),
-                        tenant,
-                        owner,
-                        id,
-                        role,
-                        JSONB.valueOf(content == null ? "null" : Json.write(content))));
-        if (r.getOId() == null) return Optional.empty();
-        return Optional.of(new Event(r.getOId(), ChatWire.MESSAGE, r.getOData().data(), r.getOCreatedAt()));
+        return publisher.write(chatStream(tenant, id), tx -> {
+            PostChatMessage r = Routines.postChatMessage(
+                    tx.configuration(),
+                    tenant,
+                    owner,
+                    id,
+                    role,
+                    JSONB.valueOf(content == null ? "null" : Json.write(content)));
+            if (r.getOId() == null) return Optional.empty();
+            JsonNode answer = ChatWire.message(
+                    new Event(r.getOId(), ChatWire.MESSAGE, r.getOData().data(), r.getOCreatedAt()));
+            once.record(tx, answer);
+            return Optional.of(answer);
+        });
     }
 
     /** Messages with id &gt; after, ascending; empty when not the owner's chat. */

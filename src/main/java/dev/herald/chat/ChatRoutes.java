@@ -8,6 +8,7 @@ import dev.herald.auth.Principal;
 import dev.herald.auth.Scope;
 import dev.herald.http.ApiException;
 import dev.herald.http.Body;
+import dev.herald.http.Idempotency;
 import dev.herald.http.JsonResponses;
 import dev.herald.http.Params;
 import dev.herald.json.Json;
@@ -43,11 +44,20 @@ public final class ChatRoutes {
     private final Auth auth;
     private final ChatRepository chats;
     private final Publisher publisher;
+    private final Idempotency idempotency;
     private final Sse sse;
     private final Metrics metrics;
     private final long maxBody;
 
-    public ChatRoutes(Auth auth, ChatRepository chats, Publisher publisher, Sse sse, Metrics metrics, long maxBody) {
+    public ChatRoutes(
+            Auth auth,
+            ChatRepository chats,
+            Publisher publisher,
+            Idempotency idempotency,
+            Sse sse,
+            Metrics metrics,
+            long maxBody) {
+        this.idempotency = idempotency;
         this.auth = auth;
         this.chats = chats;
         this.publisher = publisher;
@@ -188,10 +198,15 @@ public final class ChatRoutes {
         if (!ROLES.contains(role))
             throw ApiException.badRequest("invalid_field", "'role' must be one of user, assistant, system, tool");
         if (!body.node().has("content")) throw Body.missing("content");
-        Event e = chats.postMessage(p.tenant(), p.user(), id, role, body.node().get("content"))
-                .orElseThrow(ChatRoutes::noSuchChat);
-        metrics.published(1);
-        JsonResponses.respond(ctx, 201, ChatWire.message(e));
+        Idempotency.Claim claim = Idempotency.claim(ctx, p.tenant(), body);
+        boolean published = idempotency.respondOnce(
+                ctx,
+                claim,
+                201,
+                once -> chats.postMessage(
+                                p.tenant(), p.user(), id, role, body.node().get("content"), once)
+                        .orElseThrow(ChatRoutes::noSuchChat));
+        if (published) metrics.published(1);
     }
 
     private void messages(Context ctx) {

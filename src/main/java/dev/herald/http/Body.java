@@ -22,9 +22,11 @@ public final class Body {
     public static final String READ = "herald.body.read";
 
     private final ObjectNode node;
+    private final byte[] raw;
 
-    private Body(ObjectNode node) {
+    private Body(ObjectNode node, byte[] raw) {
         this.node = node;
+        this.raw = raw;
     }
 
     public static Body read(Context ctx, long maxBytes) {
@@ -57,7 +59,7 @@ public final class Body {
         if (!(parsed instanceof ObjectNode obj))
             throw ApiException.badRequest("invalid_json", "the body must be a JSON object");
         requireStorable(obj);
-        return new Body(obj);
+        return new Body(obj, bytes);
     }
 
     /**
@@ -99,6 +101,11 @@ public final class Body {
 
     private static ApiException tooLarge(long max) {
         return ApiException.tooLarge("request body is larger than " + max + " bytes");
+    }
+
+    /** The body exactly as sent (an idempotent repeat must send the same bytes). */
+    byte[] raw() {
+        return raw;
     }
 
     public ObjectNode node() {

@@ -4,6 +4,8 @@ import static dev.herald.jooq.Tables.INBOX_COUNTERS;
 import static dev.herald.jooq.Tables.INBOX_NOTIFICATIONS;
 import static dev.herald.jooq.Tables.INBOX_TARGETS;
 
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.herald.http.Idempotency;
 import dev.herald.jooq.Routines;
 import dev.herald.jooq.tables.InboxNotifications;
 import dev.herald.jooq.tables.InboxTargets;
@@ -65,7 +67,7 @@ public final class InboxRepository {
     public record Marked(Notification notification, boolean changed) {}
 
     /** Group-committed with concurrent publishes (one commit, one ping per stream). */
-    public Notification create(String tenant, String user, NotificationInput in) {
+    public JsonNode create(String tenant, String user, NotificationInput in, Idempotency.Recorder once) {
         return publisher.write(stream(tenant, user), tx -> {
             UUID id = Routines.notifyInbox(
                     tx.configuration(),
@@ -76,8 +78,11 @@ public final class InboxRepository {
                     in.icon(),
                     in.targets().toArray(String[]::new),
                     JSONB.valueOf(in.actions().toString()));
-            return find(tx, tenant, user, id)
-                    .orElseThrow(() -> new IllegalStateException("notification " + id + " vanished"));
+            JsonNode answer = find(tx, tenant, user, id)
+                    .orElseThrow(() -> new IllegalStateException("notification " + id + " vanished"))
+                    .toJson();
+            once.record(tx, answer);
+            return answer;
         });
     }
 

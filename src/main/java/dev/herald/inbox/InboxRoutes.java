@@ -7,6 +7,7 @@ import dev.herald.auth.Principal;
 import dev.herald.auth.Scope;
 import dev.herald.http.ApiException;
 import dev.herald.http.Body;
+import dev.herald.http.Idempotency;
 import dev.herald.http.JsonResponses;
 import dev.herald.http.Params;
 import dev.herald.json.Json;
@@ -36,11 +37,14 @@ public final class InboxRoutes {
 
     private final Auth auth;
     private final InboxRepository repo;
+    private final Idempotency idempotency;
     private final Sse sse;
     private final Metrics metrics;
     private final long maxBody;
 
-    public InboxRoutes(Auth auth, InboxRepository repo, Sse sse, Metrics metrics, long maxBody) {
+    public InboxRoutes(
+            Auth auth, InboxRepository repo, Idempotency idempotency, Sse sse, Metrics metrics, long maxBody) {
+        this.idempotency = idempotency;
         this.auth = auth;
         this.repo = repo;
         this.sse = sse;
@@ -63,10 +67,11 @@ public final class InboxRoutes {
         Principal p = auth.authenticate(ctx, false).require(Scope.EVENTS_WRITE);
         String user = Params.externalId(ctx, "user");
         p.requireMayActFor(user);
-        NotificationInput in = NotificationInput.from(Body.read(ctx, maxBody));
-        Notification n = repo.create(p.tenantOrThrow(), user, in);
-        metrics.published(1);
-        JsonResponses.respond(ctx, 201, n.toJson());
+        Body body = Body.read(ctx, maxBody);
+        NotificationInput in = NotificationInput.from(body);
+        Idempotency.Claim claim = Idempotency.claim(ctx, p.tenantOrThrow(), body);
+        if (idempotency.respondOnce(ctx, claim, 201, once -> repo.create(p.tenantOrThrow(), user, in, once)))
+            metrics.published(1);
     }
 
     private void list(Context ctx) {

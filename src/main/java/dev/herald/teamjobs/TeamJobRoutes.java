@@ -7,7 +7,7 @@ import dev.herald.auth.Principal;
 import dev.herald.auth.Scope;
 import dev.herald.http.ApiException;
 import dev.herald.http.Body;
-import dev.herald.http.JsonResponses;
+import dev.herald.http.Idempotency;
 import dev.herald.http.Params;
 import dev.herald.json.Json;
 import dev.herald.ops.Metrics;
@@ -25,13 +25,16 @@ import io.javalin.http.Context;
 public final class TeamJobRoutes {
     private final Auth auth;
     private final Publisher publisher;
+    private final Idempotency idempotency;
     private final Sse sse;
     private final Metrics metrics;
     private final long maxBody;
 
-    public TeamJobRoutes(Auth auth, Publisher publisher, Sse sse, Metrics metrics, long maxBody) {
+    public TeamJobRoutes(
+            Auth auth, Publisher publisher, Idempotency idempotency, Sse sse, Metrics metrics, long maxBody) {
         this.auth = auth;
         this.publisher = publisher;
+        this.idempotency = idempotency;
         this.sse = sse;
         this.metrics = metrics;
         this.maxBody = maxBody;
@@ -56,15 +59,26 @@ public final class TeamJobRoutes {
         JsonNode data = body.optObject("data");
         // Group-committed with concurrent publishes, in the form herald.publish_job_event stores.
         StreamKey key = JobEvents.stream(team);
-        long cursor = publisher.publish(key, status, JobEvents.stored(job, data));
-        metrics.published(1);
-        ObjectNode out = Json.object()
+        String stored = JobEvents.stored(job, data);
+        Idempotency.Claim claim = Idempotency.claim(ctx, team, body);
+        boolean published = idempotency.respondOnce(ctx, claim, 201, once -> {
+            if (!once.active()) return answer(key, publisher.publish(key, status, stored), job, status);
+            return publisher.write(key, tx -> {
+                ObjectNode out = answer(key, Publisher.publishInTransaction(tx, key, status, stored), job, status);
+                once.record(tx, out);
+                return out;
+            });
+        });
+        if (published) metrics.published(1);
+    }
+
+    private static ObjectNode answer(StreamKey key, long cursor, String job, String status) {
+        return Json.object()
                 .put("stream", key.stream())
                 .put("cursor", cursor)
-                .put("team", team)
+                .put("team", key.tenant())
                 .put("job_id", job)
                 .put("status", status);
-        JsonResponses.respond(ctx, 201, out);
     }
 
     private Sse.Target target(Context ctx) {

@@ -8,6 +8,7 @@ import dev.herald.auth.Principal;
 import dev.herald.auth.Scope;
 import dev.herald.http.ApiException;
 import dev.herald.http.Body;
+import dev.herald.http.Idempotency;
 import dev.herald.http.JsonResponses;
 import dev.herald.http.Params;
 import dev.herald.json.Json;
@@ -34,12 +35,21 @@ public final class UserEventRoutes {
 
     private final Auth auth;
     private final Publisher publisher;
+    private final Idempotency idempotency;
     private final EventStore store;
     private final Sse sse;
     private final Metrics metrics;
     private final long maxBody;
 
-    public UserEventRoutes(Auth auth, Publisher publisher, EventStore store, Sse sse, Metrics metrics, long maxBody) {
+    public UserEventRoutes(
+            Auth auth,
+            Publisher publisher,
+            Idempotency idempotency,
+            EventStore store,
+            Sse sse,
+            Metrics metrics,
+            long maxBody) {
+        this.idempotency = idempotency;
         this.auth = auth;
         this.publisher = publisher;
         this.store = store;
@@ -85,10 +95,21 @@ public final class UserEventRoutes {
         String type = body.text("type", TYPE, "1-128 characters of [a-z0-9_.-]");
         JsonNode data = body.optAny("data");
         StreamKey key = stream(p.tenantOrThrow(), user);
-        long cursor = publisher.publish(key, type, data == null ? "{}" : data.toString());
-        metrics.published(1);
-        ObjectNode out = Json.object().put("stream", key.stream()).put("cursor", cursor);
-        JsonResponses.respond(ctx, 201, out);
+        String json = data == null ? "{}" : data.toString();
+        Idempotency.Claim claim = Idempotency.claim(ctx, key.tenant(), body);
+        boolean published = idempotency.respondOnce(ctx, claim, 201, once -> {
+            if (!once.active()) return answer(key, publisher.publish(key, type, json));
+            return publisher.write(key, tx -> {
+                ObjectNode out = answer(key, Publisher.publishInTransaction(tx, key, type, json));
+                once.record(tx, out);
+                return out;
+            });
+        });
+        if (published) metrics.published(1);
+    }
+
+    private static ObjectNode answer(StreamKey key, long cursor) {
+        return Json.object().put("stream", key.stream()).put("cursor", cursor);
     }
 
     private void backlog(Context ctx) {
