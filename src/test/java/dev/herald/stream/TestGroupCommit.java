@@ -6,7 +6,7 @@ import static org.junit.jupiter.api.Assertions.fail;
 
 import dev.herald.database.DatabaseUrl;
 import dev.herald.testing.Api;
-import dev.herald.testing.TestDatabase;
+import dev.herald.testing.Sql;
 import dev.herald.testing.TestServer;
 import java.sql.Connection;
 import java.sql.DriverManager;
@@ -47,7 +47,7 @@ class TestGroupCommit {
         pool = Executors.newFixedThreadPool(48);
         // A poison for the batch: rows whose data has "poison" fail to insert; a "flaky" row
         // fails the first time only (a sequence is not rolled back with the transaction).
-        TestDatabase.execute(server.databaseUrl(), """
+        Sql.execute(server.databaseUrl(), """
                 CREATE SEQUENCE herald.test_flaky;
                 CREATE FUNCTION herald.test_reject() RETURNS trigger LANGUAGE plpgsql AS $$
                 BEGIN
