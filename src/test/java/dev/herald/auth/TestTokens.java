@@ -7,33 +7,22 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.herald.testing.Api;
+import dev.herald.testing.Sql;
 import dev.herald.testing.TestServer;
-import java.sql.DriverManager;
 import java.util.List;
 import java.util.Map;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /** API.md "Identity, tenants, tokens" and "Errors", through the real HTTP API. */
 class TestTokens {
-    static TestServer server;
-    static Api api;
+    @RegisterExtension
+    static final TestServer server = TestServer.replicas(1);
+
     static final String OP = TestServer.ADMIN_TOKEN;
 
-    @BeforeAll
-    static void start() {
-        server = TestServer.start();
-        api = server.api();
-    }
-
-    @AfterAll
-    static void stop() {
-        server.close();
-    }
-
     @Test
-    void the_operator_mints_a_token_for_any_tenant_and_sees_it_once() {
+    void the_operator_mints_a_token_for_any_tenant_and_sees_it_once(Api api) {
         Api.Response r = api.post(
                 "/api/v1/admin/tokens",
                 OP,
@@ -49,18 +38,14 @@ class TestTokens {
     }
 
     @Test
-    void only_a_hash_of_a_token_is_stored() throws Exception {
+    void only_a_hash_of_a_token_is_stored(Api api) {
         String token = api.userToken("acme", "hashme");
-        var url = server.databaseUrl();
-        try (var c = DriverManager.getConnection(url.jdbcUrl(), url.user(), url.password());
-                var st = c.createStatement();
-                var rs = st.executeQuery("SELECT t::text FROM herald.tokens t")) {
-            while (rs.next()) assertFalse(rs.getString(1).contains(token), "raw token found in the tokens table");
-        }
+        for (String row : Sql.query(server.databaseUrl(), "SELECT t::text FROM herald.tokens t", rs -> rs.getString(1)))
+            assertFalse(row.contains(token), "raw token found in the tokens table");
     }
 
     @Test
-    void a_tenant_admin_mints_for_its_own_tenant_only() {
+    void a_tenant_admin_mints_for_its_own_tenant_only(Api api) {
         String admin = api.mint("acme", null, "admin");
         assertEquals(
                 201,
@@ -76,7 +61,7 @@ class TestTokens {
     }
 
     @Test
-    void minting_needs_the_admin_scope_and_a_valid_token() {
+    void minting_needs_the_admin_scope_and_a_valid_token(Api api) {
         String reader = api.mint("acme", "carol", "events:read", "events:write");
         Map<String, Object> body = Map.of("tenant", "acme", "scopes", List.of("events:read"));
         assertEquals(403, api.post("/api/v1/admin/tokens", reader, body).status());
@@ -94,7 +79,7 @@ class TestTokens {
     }
 
     @Test
-    void bad_mint_requests_are_400_with_a_code() {
+    void bad_mint_requests_are_400_with_a_code(Api api) {
         assertEquals(
                 "invalid_json",
                 api.post("/api/v1/admin/tokens", OP, "{not json").errorCode());
@@ -140,7 +125,7 @@ class TestTokens {
     }
 
     @Test
-    void a_body_over_64_KiB_is_413() {
+    void a_body_over_64_KiB_is_413(Api api) {
         String big = "{\"tenant\":\"acme\",\"scopes\":[\"admin\"],\"pad\":\"" + "x".repeat(70_000) + "\"}";
         Api.Response r = api.post("/api/v1/admin/tokens", OP, big);
         assertEquals(413, r.status(), r.toString());
@@ -148,7 +133,7 @@ class TestTokens {
     }
 
     @Test
-    void an_unknown_route_is_a_404_json_error() {
+    void an_unknown_route_is_a_404_json_error(Api api) {
         Api.Response r = api.get("/api/v1/nothing/here", OP);
         assertEquals(404, r.status());
         assertEquals("not_found", r.errorCode());
@@ -156,7 +141,7 @@ class TestTokens {
     }
 
     @Test
-    void a_revoked_token_stops_working_and_other_tokens_of_the_user_keep_working() {
+    void a_revoked_token_stops_working_and_other_tokens_of_the_user_keep_working(Api api) {
         Api.Response minted = api.post(
                 "/api/v1/admin/tokens",
                 OP,
@@ -181,7 +166,7 @@ class TestTokens {
     }
 
     @Test
-    void a_tenant_admin_cannot_see_or_revoke_another_tenants_token() {
+    void a_tenant_admin_cannot_see_or_revoke_another_tenants_token(Api api) {
         String globexToken = api.mint("globex", "eve", "events:read");
         String acmeAdmin = api.mint("acme", null, "admin");
         Api.Response r = api.delete("/api/v1/admin/tokens/" + globexToken.substring(0, 8), acmeAdmin);
@@ -195,7 +180,7 @@ class TestTokens {
     }
 
     @Test
-    void tokens_are_confined_to_their_tenant_user_and_scopes() {
+    void tokens_are_confined_to_their_tenant_user_and_scopes(Api api) {
         String alice = api.mint("acme", "alice2", "events:read", "events:write");
         String readOnly = api.mint("acme", "alice2", "events:read");
         String service = api.mint("acme", null, "events:write");
@@ -228,7 +213,7 @@ class TestTokens {
     }
 
     @Test
-    void health_and_readiness() {
+    void health_and_readiness(Api api) {
         assertEquals(200, api.get("/healthz", null).status());
         Api.Response ready = api.get("/readyz", null);
         assertEquals(200, ready.status());

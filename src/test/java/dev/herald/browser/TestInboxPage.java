@@ -28,6 +28,7 @@ import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.DynamicTest;
 import org.junit.jupiter.api.TestFactory;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /**
  * The inbox page and /herald.js in a real browser: runs src/test/browser/inbox.spec.mjs
@@ -45,7 +46,9 @@ class TestInboxPage {
     private static final Pattern RESULT = Pattern.compile("^(ok|not ok) (\\d+) - (.*?)(?: \\((\\d+) ms\\))?$");
     private static final long RUN_DEADLINE_SECONDS = 240;
 
-    static TestServer server;
+    @RegisterExtension
+    static final TestServer server = TestServer.replicas(2);
+
     static int pagePort;
     static Herald restarted;
     static Database restartedDb;
@@ -72,7 +75,6 @@ class TestInboxPage {
                 Files.isDirectory(SCRIPTS.resolve("node_modules/playwright-core")),
                 "playwright-core is not installed: run `make test`, or `npm ci` in src/test/browser");
 
-        server = TestServer.start(2);
         pagePort = server.replica(0).port();
         limitedDb = Database.connect(server.databaseUrl(), 4);
         limited = Herald.start(server.settings(b -> b.replay(2, 0, Duration.ofSeconds(2))), limitedDb);
@@ -189,7 +191,6 @@ class TestInboxPage {
         if (control != null) control.stop(0);
         if (restarted != null) restarted.stop(true);
         if (limited != null) limited.stop(true);
-        if (server != null) server.close();
     }
 
     @TestFactory

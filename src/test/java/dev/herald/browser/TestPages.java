@@ -9,28 +9,16 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import dev.herald.testing.Api;
 import dev.herald.testing.TestServer;
 import java.util.Map;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /** The page's files over HTTP (the browser behaviour is TestInboxPage's). */
 class TestPages {
-    static TestServer server;
-    static Api api;
-
-    @BeforeAll
-    static void start() {
-        server = TestServer.start();
-        api = server.api();
-    }
-
-    @AfterAll
-    static void stop() {
-        server.close();
-    }
+    @RegisterExtension
+    static final TestServer server = TestServer.replicas(1);
 
     @Test
-    void the_page_is_html_with_a_strict_policy_and_no_inline_script() {
+    void the_page_is_html_with_a_strict_policy_and_no_inline_script(Api api) {
         Api.Response r = api.get("/", null);
         assertEquals(200, r.status());
         assertEquals("text/html;charset=utf-8", r.header("Content-Type").replace(" ", ""));
@@ -44,7 +32,7 @@ class TestPages {
     }
 
     @Test
-    void the_client_is_a_module_and_a_classic_script() {
+    void the_client_is_a_module_and_a_classic_script(Api api) {
         Api.Response module = api.get("/herald.js", null);
         assertEquals(200, module.status());
         assertEquals(
@@ -63,7 +51,7 @@ class TestPages {
     }
 
     @Test
-    void assets_revalidate_with_an_etag() {
+    void assets_revalidate_with_an_etag(Api api) {
         for (String path : new String[] {
             "/", "/herald.js", "/herald.classic.js", "/assets/inbox.js", "/assets/inbox.css", "/favicon.svg"
         }) {
@@ -85,7 +73,7 @@ class TestPages {
     }
 
     @Test
-    void unknown_assets_are_json_404s() {
+    void unknown_assets_are_json_404s(Api api) {
         Api.Response r = api.get("/assets/nope.js", null);
         assertEquals(404, r.status());
         assertEquals("not_found", r.errorCode());

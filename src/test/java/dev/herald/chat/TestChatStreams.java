@@ -26,9 +26,8 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /**
  * Chat messages and the chat stream (API.md section 2) on two replicas: dense ids under
@@ -36,23 +35,15 @@ import org.junit.jupiter.api.Test;
  */
 class TestChatStreams {
     static final Duration WAIT = Duration.ofSeconds(20);
-    static TestServer server;
-    static Api a;
-    static Api b;
 
-    @BeforeAll
-    static void start() {
-        server = TestServer.start(2);
-        a = server.api(0);
-        b = server.api(1);
-    }
+    @RegisterExtension
+    static final TestServer server = TestServer.replicas(2);
 
-    @AfterAll
-    static void stop() {
-        server.close();
-    }
+    // Replicas A and B: JUnit makes a test instance per test, after the extension started them.
+    final Api a = server.api(0);
+    final Api b = server.api(1);
 
-    static String createChat(String token) {
+    String createChat(String token) {
         Api.Response r = a.post("/api/v1/chats", token, Map.of("title", "t"));
         assertEquals(201, r.status(), r.toString());
         return r.json().path("id").asText();
@@ -66,7 +57,7 @@ class TestChatStreams {
     }
 
     /** Runs writers × each posts, spread over both replicas; returns the ids the posts got. */
-    static List<Long> postConcurrently(String token, String chat, int writers, int each, String pad) throws Exception {
+    List<Long> postConcurrently(String token, String chat, int writers, int each, String pad) throws Exception {
         ConcurrentLinkedQueue<Long> ids = new ConcurrentLinkedQueue<>();
         ExecutorService pool = Executors.newFixedThreadPool(writers);
         try {

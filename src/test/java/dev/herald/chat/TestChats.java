@@ -13,37 +13,26 @@ import java.time.Duration;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /** Chat CRUD, lifecycle events on /chats/watch, and who may see what (API.md section 2). */
 class TestChats {
     static final Duration WAIT = Duration.ofSeconds(10);
-    static TestServer server;
-    static Api api;
 
-    @BeforeAll
-    static void start() {
-        server = TestServer.start();
-        api = server.api();
-    }
+    @RegisterExtension
+    static final TestServer server = TestServer.replicas(1);
 
-    @AfterAll
-    static void stop() {
-        server.close();
-    }
-
-    static JsonNode create(String token, String title) {
+    static JsonNode create(Api api, String token, String title) {
         Api.Response r = api.post("/api/v1/chats", token, Map.of("title", title));
         assertEquals(201, r.status(), r.toString());
         return r.json();
     }
 
     @Test
-    void a_created_chat_has_the_api_shape_and_can_be_fetched_and_listed() {
+    void a_created_chat_has_the_api_shape_and_can_be_fetched_and_listed(Api api) {
         String token = api.userToken("acme", "shape-user");
-        JsonNode chat = create(token, "First chat");
+        JsonNode chat = create(api, token, "First chat");
         assertTrue(
                 chat.path("id").asText().matches("[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"),
                 chat.toString());
@@ -58,7 +47,7 @@ class TestChats {
         assertEquals(200, got.status(), got.toString());
         assertEquals(chat, got.json());
 
-        JsonNode second = create(token, "Second chat");
+        JsonNode second = create(api, token, "Second chat");
         Api.Response list = api.get("/api/v1/chats", token);
         assertEquals(200, list.status(), list.toString());
         JsonNode chats = list.json().path("chats");
@@ -68,11 +57,11 @@ class TestChats {
     }
 
     @Test
-    void the_list_pages_newest_first_with_starting_before_and_limit() {
+    void the_list_pages_newest_first_with_starting_before_and_limit(Api api) {
         String token = api.userToken("acme", "pager");
-        JsonNode a = create(token, "a");
-        JsonNode b = create(token, "b");
-        JsonNode c = create(token, "c");
+        JsonNode a = create(api, token, "a");
+        JsonNode b = create(api, token, "b");
+        JsonNode c = create(api, token, "c");
         JsonNode page1 = api.get("/api/v1/chats?limit=2", token).json().path("chats");
         assertEquals(
                 List.of(c.path("id").asText(), b.path("id").asText()),
@@ -93,14 +82,14 @@ class TestChats {
     }
 
     @Test
-    void every_lifecycle_change_arrives_on_watch_in_order_with_the_chat_snapshot() {
+    void every_lifecycle_change_arrives_on_watch_in_order_with_the_chat_snapshot(Api api) {
         String token = api.userToken("acme", "watcher");
         String other = api.userToken("acme", "someone-else");
         try (SseClient watch = api.sse("/api/v1/chats/watch", token)) {
             assertEquals(200, watch.status, watch.errorBody());
-            JsonNode chat = create(token, "Plan");
+            JsonNode chat = create(api, token, "Plan");
             String id = chat.path("id").asText();
-            create(other, "not yours"); // another user's chat never shows up here
+            create(api, other, "not yours"); // another user's chat never shows up here
             assertEquals(
                     200,
                     api.patch("/api/v1/chats/" + id, token, Map.of("title", "Plan B"))
@@ -181,9 +170,9 @@ class TestChats {
     }
 
     @Test
-    void bad_bodies_are_400_with_a_code() {
+    void bad_bodies_are_400_with_a_code(Api api) {
         String token = api.userToken("acme", "validator");
-        String id = create(token, "x").path("id").asText();
+        String id = create(api, token, "x").path("id").asText();
         assertEquals("missing_field", api.post("/api/v1/chats", token, Map.of()).errorCode());
         assertEquals(
                 "invalid_field",
@@ -231,16 +220,16 @@ class TestChats {
     }
 
     @Test
-    void another_users_chat_and_a_malformed_id_are_404_on_every_chat_route() {
+    void another_users_chat_and_a_malformed_id_are_404_on_every_chat_route(Api api) {
         String alice = api.userToken("acme", "alice");
         String bob = api.userToken("acme", "bob");
         String aliceElsewhere = api.userToken("globex", "alice");
-        String id = create(alice, "secret").path("id").asText();
+        String id = create(api, alice, "secret").path("id").asText();
         for (String intruder : List.of(bob, aliceElsewhere)) {
-            assertAllRoutes404(id, intruder);
+            assertAllRoutes404(api, id, intruder);
         }
         for (String malformed : List.of("nope", "12345", id.toUpperCase().replace('-', 'x'), id + "0", "1-1-1-1-1")) {
-            assertAllRoutes404(malformed, alice);
+            assertAllRoutes404(api, malformed, alice);
         }
         // Nothing the intruders did landed.
         JsonNode chat = api.get("/api/v1/chats/" + id, alice).json();
@@ -257,7 +246,7 @@ class TestChats {
         assertEquals(200, api.get("/api/v1/chats/" + id.toUpperCase(), alice).status());
     }
 
-    private static void assertAllRoutes404(String id, String token) {
+    private static void assertAllRoutes404(Api api, String id, String token) {
         String base = "/api/v1/chats/" + id;
         List<Api.Response> rs = List.of(
                 api.get(base, token),
@@ -277,11 +266,11 @@ class TestChats {
     }
 
     @Test
-    void tokens_without_a_user_or_the_scope_are_refused() {
+    void tokens_without_a_user_or_the_scope_are_refused(Api api) {
         String tenantWide = api.mint("acme", null, "events:read", "events:write");
         String readOnly = api.mint("acme", "reader", "events:read");
         String writeOnly = api.mint("acme", "reader", "events:write");
-        String id = create(writeOnly, "mine").path("id").asText();
+        String id = create(api, writeOnly, "mine").path("id").asText();
         assertEquals(
                 "no_user",
                 api.post("/api/v1/chats", tenantWide, Map.of("title", "x")).errorCode());
@@ -320,15 +309,15 @@ class TestChats {
     }
 
     @Test
-    void a_deleted_chat_is_gone_everywhere() {
+    void a_deleted_chat_is_gone_everywhere(Api api) {
         String token = api.userToken("acme", "deleter");
-        String id = create(token, "short-lived").path("id").asText();
+        String id = create(api, token, "short-lived").path("id").asText();
         assertEquals(
                 201,
                 api.post("/api/v1/chats/" + id + "/messages", token, Map.of("role", "user", "content", "bye"))
                         .status());
         assertEquals(204, api.delete("/api/v1/chats/" + id, token).status());
-        assertAllRoutes404(id, token);
+        assertAllRoutes404(api, id, token);
         assertEquals(0, api.get("/api/v1/chats", token).json().path("chats").size());
         assertNotNull(id);
     }

@@ -5,12 +5,12 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.herald.jooq.Herald;
+import dev.herald.testing.Sql;
 import dev.herald.testing.TestDatabase;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.MessageDigest;
-import java.sql.DriverManager;
 import java.util.ArrayList;
 import java.util.HexFormat;
 import java.util.List;
@@ -65,12 +65,10 @@ class TestSchema {
         try (Database db = Database.connect(url, 2)) {
             assertTrue(db.reachable());
         }
-        try (var c = DriverManager.getConnection(url.jdbcUrl(), url.user(), url.password());
-                var st = c.createStatement()) {
-            st.execute(
-                    "INSERT INTO herald.flyway_schema_history (installed_rank, version, description, type, script, checksum, installed_by, execution_time, success) "
-                            + "VALUES (999, '999', 'from the future', 'SQL', 'V999__future.sql', 0, 'test', 0, true)");
-        }
+        Sql.update(
+                url,
+                "INSERT INTO herald.flyway_schema_history (installed_rank, version, description, type, script, checksum, installed_by, execution_time, success) "
+                        + "VALUES (999, '999', 'from the future', 'SQL', 'V999__future.sql', 0, 'test', 0, true)");
         IllegalStateException e = assertThrows(IllegalStateException.class, () -> Database.connect(url, 2));
         assertTrue(e.getMessage().contains("migration"), e.getMessage());
     }

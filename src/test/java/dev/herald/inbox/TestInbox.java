@@ -13,28 +13,16 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.UUID;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /** Inbox notifications over HTTP (API.md section 1): create, validation, list, read state, isolation. */
 class TestInbox {
-    static TestServer server;
-    static Api api;
-
-    @BeforeAll
-    static void start() {
-        server = TestServer.start();
-        api = server.api();
-    }
-
-    @AfterAll
-    static void stop() {
-        server.close();
-    }
+    @RegisterExtension
+    static final TestServer server = TestServer.replicas(1);
 
     static JsonNode create(String token, String user, Map<String, ?> body) {
-        Api.Response r = api.post("/api/v1/users/" + user + "/inbox", token, body);
+        Api.Response r = server.api().post("/api/v1/users/" + user + "/inbox", token, body);
         assertEquals(201, r.status(), r.toString());
         return r.json();
     }
@@ -50,7 +38,7 @@ class TestInbox {
     }
 
     static JsonNode list(String token, String query) {
-        Api.Response r = api.get("/api/v1/inbox" + query, token);
+        Api.Response r = server.api().get("/api/v1/inbox" + query, token);
         assertEquals(200, r.status(), r.toString());
         return r.json();
     }
@@ -62,7 +50,7 @@ class TestInbox {
     // ---- create ----
 
     @Test
-    void creating_returns_201_with_the_whole_notification() {
+    void creating_returns_201_with_the_whole_notification(Api api) {
         String token = api.userToken("acme", "shape");
         Map<String, Object> body = Map.of(
                 "title", "Build finished",
@@ -125,7 +113,7 @@ class TestInbox {
     }
 
     @Test
-    void who_may_create_tenant_tokens_for_any_user_user_tokens_only_for_themselves() {
+    void who_may_create_tenant_tokens_for_any_user_user_tokens_only_for_themselves(Api api) {
         String tenantWide = api.mint("acme", null, "events:write");
         create(tenantWide, "who-a", "from the backend");
         String bob = api.userToken("acme", "who-b");
@@ -155,7 +143,7 @@ class TestInbox {
     }
 
     @Test
-    void every_invalid_field_is_a_400_with_a_json_error_and_nothing_is_created() {
+    void every_invalid_field_is_a_400_with_a_json_error_and_nothing_is_created(Api api) {
         String token = api.userToken("acme", "invalid");
         String path = "/api/v1/users/invalid/inbox";
         Map<Object, String> cases = new java.util.LinkedHashMap<>();
@@ -226,7 +214,7 @@ class TestInbox {
     }
 
     @Test
-    void limits_are_inclusive_and_allowed_urls_pass() {
+    void limits_are_inclusive_and_allowed_urls_pass(Api api) {
         String token = api.userToken("acme", "limits");
         List<String> targets = new ArrayList<>();
         for (int i = 0; i < 32; i++) targets.add("t" + i);
@@ -266,7 +254,7 @@ class TestInbox {
     // ---- list ----
 
     @Test
-    void list_filters_by_read_status_and_by_all_listed_targets() {
+    void list_filters_by_read_status_and_by_all_listed_targets(Api api) {
         String token = api.userToken("acme", "filters");
         create(token, "filters", "n1", "ci");
         JsonNode n2 = create(token, "filters", "n2", "ci", "deploy");
@@ -304,7 +292,7 @@ class TestInbox {
     }
 
     @Test
-    void bad_list_parameters_are_400() {
+    void bad_list_parameters_are_400(Api api) {
         String token = api.userToken("acme", "badparams");
         JsonNode mine = create(token, "badparams", "mine");
         JsonNode theirs = create(api.userToken("acme", "badparams-other"), "badparams-other", "theirs");
@@ -345,7 +333,7 @@ class TestInbox {
     }
 
     @Test
-    void keyset_pages_walk_newest_first_with_exact_boundaries_and_an_empty_page_at_the_end() {
+    void keyset_pages_walk_newest_first_with_exact_boundaries_and_an_empty_page_at_the_end(Api api) {
         String token = api.userToken("acme", "pages");
         assertEquals(List.of(), titles(list(token, "")), "an empty inbox is an empty page");
         assertEquals(0, list(token, "").get("unread_count").asLong());
@@ -422,7 +410,7 @@ class TestInbox {
     }
 
     @Test
-    void the_list_is_own_user_only_and_needs_events_read() {
+    void the_list_is_own_user_only_and_needs_events_read(Api api) {
         String token = api.userToken("acme", "own");
         create(token, "own", "mine");
         create(api.userToken("acme", "own-other"), "own-other", "not mine");
@@ -444,7 +432,7 @@ class TestInbox {
     // ---- read state ----
 
     @Test
-    void read_status_marks_read_and_unread_and_a_repeat_changes_nothing() {
+    void read_status_marks_read_and_unread_and_a_repeat_changes_nothing(Api api) {
         String token = api.userToken("acme", "marker");
         JsonNode a = create(token, "marker", "a");
         create(token, "marker", "b");
@@ -485,7 +473,7 @@ class TestInbox {
     }
 
     @Test
-    void another_users_or_tenants_or_a_malformed_id_is_404_and_reveals_nothing() {
+    void another_users_or_tenants_or_a_malformed_id_is_404_and_reveals_nothing(Api api) {
         String alice = api.userToken("acme", "iso-alice");
         String bob = api.userToken("acme", "iso-bob");
         String globexAlice = api.userToken("globex", "iso-alice");
@@ -540,7 +528,7 @@ class TestInbox {
     }
 
     @Test
-    void mark_all_read_reads_everything_and_is_204_even_when_nothing_is_unread() {
+    void mark_all_read_reads_everything_and_is_204_even_when_nothing_is_unread(Api api) {
         String token = api.userToken("acme", "markall");
         assertEquals(204, api.put("/api/v1/inbox/mark-all-read", token, null).status(), "an empty inbox");
         for (int i = 0; i < 5; i++) create(token, "markall", "m" + i);

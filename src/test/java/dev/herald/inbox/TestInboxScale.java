@@ -6,9 +6,9 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.herald.testing.Api;
+import dev.herald.testing.Sql;
 import dev.herald.testing.TestServer;
 import java.sql.Connection;
-import java.sql.DriverManager;
 import java.sql.ResultSet;
 import java.sql.Statement;
 import java.util.ArrayList;
@@ -23,12 +23,12 @@ import org.jooq.ResultQuery;
 import org.jooq.SQLDialect;
 import org.jooq.conf.Settings;
 import org.jooq.impl.DSL;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.MethodOrderer;
 import org.junit.jupiter.api.Order;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestMethodOrder;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /**
  * One user with 100,000 notifications (inserted with generate_series, not through HTTP):
@@ -39,17 +39,17 @@ import org.junit.jupiter.api.TestMethodOrder;
 @TestMethodOrder(MethodOrderer.OrderAnnotation.class)
 class TestInboxScale {
     static final int ROWS = 100_000;
-    static TestServer server;
-    static Api api;
+
+    @RegisterExtension
+    static final TestServer server = TestServer.replicas(1);
+
     static String token;
     static String midId;
 
     @BeforeAll
-    static void start() throws Exception {
-        server = TestServer.start();
-        api = server.api();
+    static void insertNotifications(Api api) throws Exception {
         token = api.userToken("acme", "big");
-        try (Connection c = connect();
+        try (Connection c = Sql.connect(server.databaseUrl());
                 Statement st = c.createStatement()) {
             long t0 = System.nanoTime();
             // Half read (cursor % 4 < 2); targets, independently: ci on 10%, rare on 0.1% (all also ci), deploy on a
@@ -88,16 +88,6 @@ class TestInboxScale {
                     "[inbox-scale] inserted %,d notifications (+20,000 of other users) in %d ms%n",
                     ROWS, (System.nanoTime() - t0) / 1_000_000);
         }
-    }
-
-    @AfterAll
-    static void stop() {
-        server.close();
-    }
-
-    static Connection connect() throws Exception {
-        var url = server.databaseUrl();
-        return DriverManager.getConnection(url.jdbcUrl(), url.user(), url.password());
     }
 
     static InboxRepository.Query q(InboxRepository.ReadStatus s, List<String> targets, Long before, int limit) {
@@ -159,7 +149,7 @@ class TestInboxScale {
     void every_list_variant_walks_an_index_backwards_without_seq_scan_or_sort() throws Exception {
         DSLContext inline = DSL.using(SQLDialect.POSTGRES);
         DSLContext numbered = DSL.using(SQLDialect.POSTGRES, new Settings().withRenderNamedParamPrefix("$"));
-        try (Connection c = connect();
+        try (Connection c = Sql.connect(server.databaseUrl());
                 Statement st = c.createStatement()) {
             int n = 0;
             List<String> timings = new ArrayList<>();
@@ -204,13 +194,13 @@ class TestInboxScale {
 
     @Test
     @Order(2)
-    void list_latency_at_100k_notifications() {
+    void list_latency_at_100k_notifications(Api api) {
         List<String> report = new ArrayList<>();
         // The headline: the default first page (limit 25, read_status=all), 151 requests.
-        long[] headline = measure("", 40, 151);
+        long[] headline = measure(api, "", 40, 151);
         report.add(line("", headline));
         for (String variant : variants().keySet()) {
-            if (!variant.isEmpty()) report.add(line(variant, measure(variant, 3, 15)));
+            if (!variant.isEmpty()) report.add(line(variant, measure(api, variant, 3, 15)));
         }
         System.out.println("[inbox-scale] list latency over HTTP (loopback, client-measured), one user with " + ROWS
                 + " notifications:\n" + String.join("\n", report));
@@ -229,7 +219,7 @@ class TestInboxScale {
     }
 
     /** Sorted latencies in microseconds of {@code runs} requests after {@code warmup}. */
-    static long[] measure(String variant, int warmup, int runs) {
+    static long[] measure(Api api, String variant, int warmup, int runs) {
         String query = variant.replace("MID", midId);
         long[] micros = new long[runs];
         JsonNode last = null;
@@ -263,7 +253,7 @@ class TestInboxScale {
 
     @Test
     @Order(3)
-    void writes_at_100k_stay_consistent() {
+    void writes_at_100k_stay_consistent(Api api) {
         long[] creates = new long[21];
         JsonNode created = null;
         for (int i = 0; i < creates.length; i++) {

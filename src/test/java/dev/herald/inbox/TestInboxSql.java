@@ -8,10 +8,10 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.herald.testing.Api;
+import dev.herald.testing.Sql;
 import dev.herald.testing.SseClient;
 import dev.herald.testing.TestServer;
 import java.sql.Connection;
-import java.sql.DriverManager;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
@@ -19,9 +19,8 @@ import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 import java.util.UUID;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /**
  * herald.notify_inbox() and friends, called from an application's own transaction: the
@@ -29,23 +28,13 @@ import org.junit.jupiter.api.Test;
  */
 class TestInboxSql {
     static final Duration WAIT = Duration.ofSeconds(10);
-    static TestServer server;
-    static Api api;
 
-    @BeforeAll
-    static void start() {
-        server = TestServer.start();
-        api = server.api();
-    }
+    @RegisterExtension
+    static final TestServer server = TestServer.replicas(1);
 
-    @AfterAll
-    static void stop() {
-        server.close();
-    }
-
+    /** A connection for an application's own transactions (autocommit off). */
     static Connection connect() throws SQLException {
-        var url = server.databaseUrl();
-        Connection c = DriverManager.getConnection(url.jdbcUrl(), url.user(), url.password());
+        Connection c = Sql.connect(server.databaseUrl());
         c.setAutoCommit(false);
         return c;
     }
@@ -75,18 +64,8 @@ class TestInboxSql {
         }
     }
 
-    static Object call(Connection c, String sql, Object... args) throws SQLException {
-        try (PreparedStatement ps = c.prepareStatement(sql)) {
-            for (int i = 0; i < args.length; i++) ps.setObject(i + 1, args[i]);
-            try (ResultSet rs = ps.executeQuery()) {
-                rs.next();
-                return rs.getObject(1);
-            }
-        }
-    }
-
     @Test
-    void a_notification_from_an_app_transaction_appears_only_when_it_commits() throws Exception {
+    void a_notification_from_an_app_transaction_appears_only_when_it_commits(Api api) throws Exception {
         String token = api.userToken("acme", "sql-commit");
         try (SseClient tab = api.sse("/api/v1/inbox/watch", token);
                 Connection c = connect()) {
@@ -126,7 +105,7 @@ class TestInboxSql {
                             api.get("/api/v1/inbox?targets=eu,billing", token).json()));
 
             // Defaults: only tenant, user and title.
-            UUID minimal = (UUID) call(c, "SELECT herald.notify_inbox('acme', 'sql-commit', 'Minimal')");
+            UUID minimal = (UUID) Sql.value(c, "SELECT herald.notify_inbox('acme', 'sql-commit', 'Minimal')");
             c.commit();
             JsonNode m = tab.next(WAIT).json().get("notification");
             assertEquals(minimal.toString(), m.get("id").asText());
@@ -137,7 +116,7 @@ class TestInboxSql {
     }
 
     @Test
-    void a_rolled_back_notification_leaves_no_row_no_event_and_no_cursor_gap() throws Exception {
+    void a_rolled_back_notification_leaves_no_row_no_event_and_no_cursor_gap(Api api) throws Exception {
         String token = api.userToken("acme", "sql-rollback");
         try (SseClient tab = api.sse("/api/v1/inbox/watch", token);
                 Connection c = connect()) {
@@ -156,7 +135,7 @@ class TestInboxSql {
             assertEquals(1, e.json().get("unread_count").asInt());
 
             // Read state from SQL, in the app's transaction, too.
-            assertEquals(true, call(c, "SELECT herald.inbox_mark('acme', 'sql-rollback', ?, true)", kept));
+            assertEquals(true, Sql.value(c, "SELECT herald.inbox_mark('acme', 'sql-rollback', ?, true)", kept));
             c.rollback();
             assertEquals(List.of(), tab.drain(Duration.ofMillis(300)));
             assertTrue(api.get("/api/v1/inbox", token)
@@ -165,20 +144,23 @@ class TestInboxSql {
                     .get(0)
                     .get("read_at")
                     .isNull());
-            assertEquals(true, call(c, "SELECT herald.inbox_mark('acme', 'sql-rollback', ?, true)", kept));
+            assertEquals(true, Sql.value(c, "SELECT herald.inbox_mark('acme', 'sql-rollback', ?, true)", kept));
             assertEquals(
-                    false, call(c, "SELECT herald.inbox_mark('acme', 'sql-rollback', ?, true)", kept), "already read");
-            assertNull(call(c, "SELECT herald.inbox_mark('acme', 'sql-rollback', ?, true)", UUID.randomUUID()));
-            assertNull(call(c, "SELECT herald.inbox_mark('acme', 'sql-other', ?, true)", kept), "not that user's");
+                    false,
+                    Sql.value(c, "SELECT herald.inbox_mark('acme', 'sql-rollback', ?, true)", kept),
+                    "already read");
+            assertNull(Sql.value(c, "SELECT herald.inbox_mark('acme', 'sql-rollback', ?, true)", UUID.randomUUID()));
+            assertNull(Sql.value(c, "SELECT herald.inbox_mark('acme', 'sql-other', ?, true)", kept), "not that user's");
             assertNull(
-                    call(c, "SELECT herald.inbox_mark('globex', 'sql-rollback', ?, true)", kept), "not that tenant's");
+                    Sql.value(c, "SELECT herald.inbox_mark('globex', 'sql-rollback', ?, true)", kept),
+                    "not that tenant's");
             c.commit();
             SseClient.Event read = tab.next(WAIT);
             assertEquals(2L, read.id());
             assertEquals(0, read.json().get("unread_count").asInt());
-            assertEquals(0, ((Number) call(c, "SELECT herald.inbox_mark_all_read('acme', 'sql-rollback')")).intValue());
+            assertEquals(0, Sql.scalar(c, "SELECT herald.inbox_mark_all_read('acme', 'sql-rollback')"));
             notify(c, "acme", "sql-rollback", "Another", null, null, null, null);
-            assertEquals(1, ((Number) call(c, "SELECT herald.inbox_mark_all_read('acme', 'sql-rollback')")).intValue());
+            assertEquals(1, Sql.scalar(c, "SELECT herald.inbox_mark_all_read('acme', 'sql-rollback')"));
             c.commit();
             List<SseClient.Event> two = tab.take(2, WAIT);
             assertEquals(List.of(3L, 4L), two.stream().map(SseClient.Event::id).toList());
@@ -260,18 +242,14 @@ class TestInboxSql {
             }
             SQLException twoDim = assertThrows(
                     SQLException.class,
-                    () -> call(c, "SELECT herald.notify_inbox('acme', 'u', 't', NULL, NULL, ARRAY[['a'],['b']])"));
+                    () -> Sql.value(c, "SELECT herald.notify_inbox('acme', 'u', 't', NULL, NULL, ARRAY[['a'],['b']])"));
             assertTrue(twoDim.getMessage().contains("one-dimensional"), twoDim.getMessage());
             SQLException nullRead = assertThrows(
                     SQLException.class,
-                    () -> call(c, "SELECT herald.inbox_mark('acme', 'u', gen_random_uuid(), NULL)"));
+                    () -> Sql.value(c, "SELECT herald.inbox_mark('acme', 'u', gen_random_uuid(), NULL)"));
             assertEquals("22023", nullRead.getSQLState());
-            assertEquals(
-                    0L,
-                    ((Number) call(c, "SELECT count(*) FROM herald.inbox_notifications WHERE user_id = 'u'"))
-                            .longValue());
-            assertFalse(
-                    ((Number) call(c, "SELECT count(*) FROM herald.events WHERE stream = 'inbox:u'")).longValue() > 0);
+            assertEquals(0L, Sql.scalar(c, "SELECT count(*) FROM herald.inbox_notifications WHERE user_id = 'u'"));
+            assertFalse(Sql.scalar(c, "SELECT count(*) FROM herald.events WHERE stream = 'inbox:u'") > 0);
             // The same limits, inclusive, are accepted.
             UUID id = notify(
                     c,
@@ -284,11 +262,10 @@ class TestInboxSql {
                     "[{\"label\":\"a\",\"url\":\"/a\"},{\"label\":\"b\",\"url\":\"HTTPS://x.example\"},{\"label\":\"c\",\"url\":\"?q\"}]");
             assertEquals(
                     1L,
-                    ((Number) call(
-                                    c,
-                                    "SELECT count(*) FROM herald.inbox_targets t JOIN herald.inbox_notifications n USING (tenant, user_id, cursor) WHERE n.id = ? AND t.target = 't31'",
-                                    id))
-                            .longValue());
+                    Sql.scalar(
+                            c,
+                            "SELECT count(*) FROM herald.inbox_targets t JOIN herald.inbox_notifications n USING (tenant, user_id, cursor) WHERE n.id = ? AND t.target = 't31'",
+                            id));
         }
     }
 
@@ -332,7 +309,7 @@ class TestInboxSql {
                 "/" + "é".repeat(2048));
         try (Connection c = connect()) {
             for (String u : urls) {
-                Object sql = call(c, "SELECT herald.inbox_url_ok(?)", u);
+                Object sql = Sql.value(c, "SELECT herald.inbox_url_ok(?)", u);
                 assertEquals(NotificationInput.urlAllowed(u), sql, "url " + u.replace("\n", "\\n"));
             }
         }

@@ -5,10 +5,10 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.herald.testing.Api;
+import dev.herald.testing.Sql;
 import dev.herald.testing.SseClient;
 import dev.herald.testing.TestServer;
 import java.sql.Connection;
-import java.sql.DriverManager;
 import java.sql.ResultSet;
 import java.sql.Statement;
 import java.time.Duration;
@@ -22,36 +22,25 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /** GET /api/v1/inbox/watch: live notifications and read-state changes, the same in every tab. */
 class TestInboxWatch {
     static final Duration WAIT = Duration.ofSeconds(10);
-    static TestServer server;
-    static Api api;
 
-    @BeforeAll
-    static void start() {
-        server = TestServer.start(2);
-        api = server.api();
-    }
-
-    @AfterAll
-    static void stop() {
-        server.close();
-    }
+    @RegisterExtension
+    static final TestServer server = TestServer.replicas(2);
 
     static JsonNode create(String token, String user, String title) {
-        Api.Response r =
-                api.post("/api/v1/users/" + user + "/inbox", token, Map.of("title", title, "targets", List.of("t")));
+        Api.Response r = server.api()
+                .post("/api/v1/users/" + user + "/inbox", token, Map.of("title", title, "targets", List.of("t")));
         assertEquals(201, r.status(), r.toString());
         return r.json();
     }
 
     static void mark(String token, String id, boolean read) {
-        Api.Response r = api.put("/api/v1/inbox/" + id + "/read-status", token, Map.of("is_read", read));
+        Api.Response r = server.api().put("/api/v1/inbox/" + id + "/read-status", token, Map.of("is_read", read));
         assertEquals(200, r.status(), r.toString());
     }
 
@@ -63,7 +52,7 @@ class TestInboxWatch {
     }
 
     @Test
-    void two_tabs_see_the_same_events_and_badge_counts_including_a_mark_all_read_from_a_third_request() {
+    void two_tabs_see_the_same_events_and_badge_counts_including_a_mark_all_read_from_a_third_request(Api api) {
         String tabToken = api.userToken("acme", "tabs");
         String backend = api.mint("acme", null, "events:write");
         try (SseClient tab1 = api.sse("/api/v1/inbox/watch", tabToken);
@@ -138,7 +127,7 @@ class TestInboxWatch {
     }
 
     @Test
-    void a_tab_resumes_after_its_last_event_id_and_without_one_starts_at_now() {
+    void a_tab_resumes_after_its_last_event_id_and_without_one_starts_at_now(Api api) {
         String token = api.userToken("acme", "resume");
         List<JsonNode> created = new ArrayList<>();
         for (int i = 1; i <= 3; i++) created.add(create(token, "resume", "r" + i));
@@ -180,7 +169,7 @@ class TestInboxWatch {
     }
 
     @Test
-    void watch_is_own_user_only_and_follows_the_sse_rules() {
+    void watch_is_own_user_only_and_follows_the_sse_rules(Api api) {
         String token = api.userToken("acme", "watch-auth");
         Api.Response noAccept =
                 api.send("GET", "/api/v1/inbox/watch", token, null, Map.of("Accept", "application/json"));
@@ -213,7 +202,7 @@ class TestInboxWatch {
      * before it — i.e. the counts agree with commit order, with no gaps in the cursors.
      */
     @Test
-    void concurrent_changes_publish_unread_counts_that_agree_with_commit_order() throws Exception {
+    void concurrent_changes_publish_unread_counts_that_agree_with_commit_order(Api api) throws Exception {
         String token = api.userToken("acme", "race");
         List<String> ids = java.util.Collections.synchronizedList(new ArrayList<>());
         for (int i = 0; i < 8; i++)
@@ -249,10 +238,7 @@ class TestInboxWatch {
         pool.shutdown();
 
         long head;
-        try (Connection c = DriverManager.getConnection(
-                        server.databaseUrl().jdbcUrl(),
-                        server.databaseUrl().user(),
-                        server.databaseUrl().password());
+        try (Connection c = Sql.connect(server.databaseUrl());
                 Statement st = c.createStatement()) {
             ResultSet rs =
                     st.executeQuery("SELECT head FROM herald.streams WHERE tenant = 'acme' AND stream = 'inbox:race'");

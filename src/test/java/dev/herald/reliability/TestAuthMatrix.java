@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.herald.auth.Scope;
 import dev.herald.testing.Api;
+import dev.herald.testing.Sql;
 import dev.herald.testing.TestServer;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -16,10 +17,10 @@ import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Supplier;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /**
  * Every route × every wrong token → exactly the 401/403/404 API.md prescribes, driven by one
@@ -152,14 +153,13 @@ class TestAuthMatrix {
             Route.json("GET", "/readyz", null, Kind.PUBLIC, 200, () -> null),
             Route.json("GET", "/metrics", null, Kind.PUBLIC, 200, () -> null));
 
-    static TestServer server;
-    static Api api;
+    @RegisterExtension
+    static final TestServer server = TestServer.replicas(1);
+
     static final Map<String, String> minted = new HashMap<>();
 
     @BeforeAll
-    static void start() {
-        server = TestServer.start();
-        api = server.api();
+    static void theSubjectHasData(Api api) {
         // the subject has data: nobody else may see it
         String w = token(A, USER, EnumSet.of(Scope.EVENTS_WRITE));
         for (int i = 0; i < 3; i++)
@@ -169,16 +169,12 @@ class TestAuthMatrix {
                             .status());
     }
 
-    @AfterAll
-    static void stop() {
-        server.close();
-    }
-
     static String token(String tenant, String user, Set<Scope> scopes) {
         String key = tenant + "/" + user + "/" + scopes;
         return minted.computeIfAbsent(
                 key,
-                k -> api.mint(tenant, user, scopes.stream().map(Scope::wire).toArray(String[]::new)));
+                k -> server.api()
+                        .mint(tenant, user, scopes.stream().map(Scope::wire).toArray(String[]::new)));
     }
 
     /** The token (or header) a credential means for a route; null: no Authorization header. */
@@ -191,10 +187,12 @@ class TestAuthMatrix {
             case GARBAGE -> "garbage-" + "x".repeat(32);
             case MALFORMED -> "";
             case REVOKED -> {
-                String t = api.mint(A, user, right.stream().map(Scope::wire).toArray(String[]::new));
+                String t = server.api()
+                        .mint(A, user, right.stream().map(Scope::wire).toArray(String[]::new));
                 assertEquals(
                         204,
-                        api.delete("/api/v1/admin/tokens/" + t.substring(0, 8), TestServer.ADMIN_TOKEN)
+                        server.api()
+                                .delete("/api/v1/admin/tokens/" + t.substring(0, 8), TestServer.ADMIN_TOKEN)
                                 .status());
                 yield t;
             }
@@ -213,12 +211,13 @@ class TestAuthMatrix {
     static String path(Route r) {
         String p = r.path().replace("{user}", USER).replace("{team}", A);
         if (p.contains("{prefix}"))
-            p = p.replace("{prefix}", api.mint(A, "victim", "events:read").substring(0, 8));
+            p = p.replace(
+                    "{prefix}", server.api().mint(A, "victim", "events:read").substring(0, 8));
         return p;
     }
 
     @Test
-    void every_route_answers_every_wrong_token_exactly_as_api_md_says() throws Exception {
+    void every_route_answers_every_wrong_token_exactly_as_api_md_says(Api api) throws Exception {
         List<String> failures = new ArrayList<>();
         int checked = 0;
         for (Route r : ROUTES) {
@@ -296,7 +295,7 @@ class TestAuthMatrix {
     }
 
     static long head(String tenant) {
-        return Pg.scalar(
+        return Sql.scalar(
                 server.databaseUrl(),
                 "SELECT coalesce(max(head), 0) FROM herald.streams WHERE tenant = ? AND stream = ?",
                 tenant,
@@ -322,7 +321,8 @@ class TestAuthMatrix {
         String w = token(A, USER, EnumSet.of(Scope.EVENTS_WRITE));
         assertEquals(
                 201,
-                api.post("/api/v1/users/" + USER + "/events", w, Map.of("type", "secret.b"))
+                server.api()
+                        .post("/api/v1/users/" + USER + "/events", w, Map.of("type", "secret.b"))
                         .status());
         assertNull(s.next(Duration.ofMillis(300)), r + " with " + c + " received the subject's event");
     }

@@ -5,14 +5,12 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.herald.database.DatabaseUrl;
 import dev.herald.testing.Api;
+import dev.herald.testing.Sql;
 import io.zonky.test.db.postgres.embedded.EmbeddedPostgres;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.net.ServerSocket;
 import java.nio.file.Path;
-import java.sql.Connection;
-import java.sql.ResultSet;
-import java.sql.Statement;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashSet;
@@ -82,7 +80,7 @@ class TestDatabaseRestart {
 
             // A client catching up on a long backlog, reading slowly: the server keeps querying
             // the database for it, so the outage hits it mid-catch-up.
-            Pg.execute(
+            Sql.execute(
                     url,
                     "SELECT herald.publish_user_event('" + TENANT
                             + "', 'rc', 'chaos.bulk', jsonb_build_object('w', -1, 'i', g, 'pad', repeat('x', 1000)))"
@@ -214,15 +212,12 @@ class TestDatabaseRestart {
     }
 
     /** The stream as committed: (cursor, writer, seq) in cursor order. */
-    private static List<Writers.Published> committed(DatabaseUrl url, String user) throws Exception {
-        List<Writers.Published> out = new ArrayList<>();
-        try (Connection c = Pg.connect(url);
-                Statement st = c.createStatement();
-                ResultSet rs = st.executeQuery(
-                        "SELECT cursor, (data->>'w')::int, (data->>'i')::int FROM herald.events WHERE tenant = '"
-                                + TENANT + "' AND stream = 'user:" + user + "' ORDER BY cursor")) {
-            while (rs.next()) out.add(new Writers.Published(user, rs.getLong(1), rs.getInt(2), rs.getInt(3)));
-        }
-        return out;
+    private static List<Writers.Published> committed(DatabaseUrl url, String user) {
+        return Sql.query(
+                url,
+                "SELECT cursor, (data->>'w')::int, (data->>'i')::int FROM herald.events WHERE tenant = ? AND stream = ? ORDER BY cursor",
+                rs -> new Writers.Published(user, rs.getLong(1), rs.getInt(2), rs.getInt(3)),
+                TENANT,
+                "user:" + user);
     }
 }

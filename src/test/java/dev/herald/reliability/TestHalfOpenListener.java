@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import dev.herald.Herald;
 import dev.herald.database.DatabaseUrl;
 import dev.herald.testing.Api;
+import dev.herald.testing.Sql;
 import dev.herald.testing.TestDatabase;
 import java.time.Duration;
 import java.util.List;
@@ -71,11 +72,11 @@ class TestHalfOpenListener {
 
                 // The stale backend would pin the cluster-wide NOTIFY queue: the listener ends it.
                 long until = System.nanoTime() + Duration.ofSeconds(10).toNanos();
-                while (Pg.scalar(direct, "SELECT count(*) FROM pg_stat_activity WHERE pid = ?", oldPid) > 0
+                while (Sql.scalar(direct, "SELECT count(*) FROM pg_stat_activity WHERE pid = ?", oldPid) > 0
                         && System.nanoTime() < until) Thread.sleep(50);
                 assertEquals(
                         0,
-                        Pg.scalar(direct, "SELECT count(*) FROM pg_stat_activity WHERE pid = ?", oldPid),
+                        Sql.scalar(direct, "SELECT count(*) FROM pg_stat_activity WHERE pid = ?", oldPid),
                         "the half-open listener's backend must be terminated");
             }
         }

@@ -8,6 +8,7 @@ import static org.junit.jupiter.api.Assertions.fail;
 
 import dev.herald.http.Params;
 import dev.herald.testing.Api;
+import dev.herald.testing.Sql;
 import dev.herald.testing.TestServer;
 import java.io.ByteArrayOutputStream;
 import java.nio.charset.StandardCharsets;
@@ -25,6 +26,7 @@ import org.junit.jupiter.api.Order;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestMethodOrder;
 import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /**
  * Hostile input, generated from a seed: random bytes, huge, negative and unicode cursors,
@@ -41,8 +43,9 @@ class TestHostileInput {
     /** What a client error may be answered with (API.md plus the HTTP-level ones Jetty sends, see docs/API.md). */
     static final Set<Integer> DOCUMENTED_4XX = Set.of(400, 401, 403, 404, 405, 406, 413, 414, 431);
 
-    static TestServer server;
-    static Api api;
+    @RegisterExtension
+    static final TestServer server = TestServer.replicas(1);
+
     static int port;
     static String userWrite; // hank's own token: may write only to user:hank
     static String userRead;
@@ -51,21 +54,18 @@ class TestHostileInput {
     static int cases;
 
     @BeforeAll
-    static void start() {
-        server = TestServer.start();
-        api = server.api();
+    static void tokensAndRowCounts(Api api) {
         port = server.herald().port();
         userWrite = api.mint(TENANT, "hank", "events:write");
         userRead = api.mint(TENANT, "hank", "events:read");
-        tokensBefore = Pg.scalar(server.databaseUrl(), "SELECT count(*) FROM herald.tokens");
-        tenantsBefore = Pg.scalar(server.databaseUrl(), "SELECT count(*) FROM herald.tenants");
+        tokensBefore = Sql.scalar(server.databaseUrl(), "SELECT count(*) FROM herald.tokens");
+        tenantsBefore = Sql.scalar(server.databaseUrl(), "SELECT count(*) FROM herald.tenants");
     }
 
     @AfterAll
-    static void stop() {
+    static void report() {
         System.out.println("[hostile] seed=" + Hostile.SEED + " cases=" + cases
                 + ": all answered with documented 4xx JSON; nothing written");
-        server.close();
     }
 
     /** A 4xx from the documented set, with {"error":{"code","message"}} and nothing internal. */
@@ -107,7 +107,7 @@ class TestHostileInput {
 
     @Test
     @Order(1)
-    void hostile_cursors_get_invalid_cursor_or_cursor_ahead_and_never_a_stream() throws Exception {
+    void hostile_cursors_get_invalid_cursor_or_cursor_ahead_and_never_a_stream(Api api) throws Exception {
         Hostile h = new Hostile(1);
         for (int n = 0; n < 120; n++) {
             String c = h.cursor();
@@ -165,7 +165,7 @@ class TestHostileInput {
 
     @Test
     @Order(2)
-    void hostile_ids_and_path_traversal_never_reach_a_stream() throws Exception {
+    void hostile_ids_and_path_traversal_never_reach_a_stream(Api api) throws Exception {
         Hostile h = new Hostile(2);
         for (int n = 0; n < 100; n++) {
             String id = n % 4 == 0
@@ -226,7 +226,7 @@ class TestHostileInput {
 
     @Test
     @Order(3)
-    void hostile_types_tenants_and_bodies_are_400_and_write_nothing() throws Exception {
+    void hostile_types_tenants_and_bodies_are_400_and_write_nothing(Api api) throws Exception {
         Hostile h = new Hostile(3);
         for (int n = 0; n < 80; n++) {
             String type = h.junk(200);
@@ -290,7 +290,7 @@ class TestHostileInput {
 
     @Test
     @Order(4)
-    void ten_megabyte_bodies_and_header_floods_get_413_and_431_as_json() throws Exception {
+    void ten_megabyte_bodies_and_header_floods_get_413_and_431_as_json(Api api) throws Exception {
         byte[] tenMb = new byte[10 * 1024 * 1024];
         java.util.Arrays.fill(tenMb, (byte) 'x');
         byte[] head = ("POST /api/v1/users/hank/events HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " + userWrite
@@ -395,18 +395,18 @@ class TestHostileInput {
 
     @Test
     @Order(6)
-    void after_all_of_it_the_server_is_healthy_and_nothing_was_written() throws Exception {
+    void after_all_of_it_the_server_is_healthy_and_nothing_was_written(Api api) throws Exception {
         assertEquals(200, api.get("/healthz", null).status());
         assertEquals(200, api.get("/readyz", null).status());
         var db = server.databaseUrl();
-        assertEquals(0, Pg.scalar(db, "SELECT count(*) FROM herald.events"), "hostile input wrote events");
-        assertEquals(0, Pg.scalar(db, "SELECT count(*) FROM herald.streams"), "hostile input created streams");
-        assertEquals(tokensBefore, Pg.scalar(db, "SELECT count(*) FROM herald.tokens"), "hostile input minted tokens");
+        assertEquals(0, Sql.scalar(db, "SELECT count(*) FROM herald.events"), "hostile input wrote events");
+        assertEquals(0, Sql.scalar(db, "SELECT count(*) FROM herald.streams"), "hostile input created streams");
+        assertEquals(tokensBefore, Sql.scalar(db, "SELECT count(*) FROM herald.tokens"), "hostile input minted tokens");
         assertEquals(
-                tenantsBefore, Pg.scalar(db, "SELECT count(*) FROM herald.tenants"), "hostile input created tenants");
+                tenantsBefore, Sql.scalar(db, "SELECT count(*) FROM herald.tenants"), "hostile input created tenants");
         assertEquals(
                 0,
-                Pg.scalar(db, "SELECT count(*) FROM herald.tokens WHERE revoked_at IS NOT NULL"),
+                Sql.scalar(db, "SELECT count(*) FROM herald.tokens WHERE revoked_at IS NOT NULL"),
                 "hostile input revoked tokens");
         // and it still does its job
         try (RawSse s = RawSse.open(port, "/api/v1/events", userRead, null)) {

@@ -5,6 +5,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.herald.Herald;
 import dev.herald.testing.Api;
+import dev.herald.testing.ListenerFaults;
+import dev.herald.testing.Sql;
 import dev.herald.testing.TestServer;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -54,7 +56,9 @@ class TestListenerKilled {
                     Herald h = server.replica(k++ % 2);
                     int idx = (k - 1) % 2;
                     int pid = h.listener().backendPid();
-                    if (h.listener().connected() && pid != lastKilled[idx] && Pg.terminate(server.databaseUrl(), pid)) {
+                    if (h.listener().connected()
+                            && pid != lastKilled[idx]
+                            && ListenerFaults.terminateBackend(server.databaseUrl(), pid)) {
                         lastKilled[idx] = pid;
                         kills.incrementAndGet();
                     }
@@ -84,7 +88,7 @@ class TestListenerKilled {
                 Ledger.Figures fig = Ledger.compare(committed, f);
                 System.out.println("[fault 1] " + followerUser.get(i) + " on replica " + (i % 2) + ": " + fig);
                 Ledger.assertExact(fig, f.toString());
-                assertEquals(committed.size(), Pg.events(server.databaseUrl(), TENANT, followerUser.get(i)));
+                assertEquals(committed.size(), Sql.count(server.databaseUrl(), TENANT, "user:" + followerUser.get(i)));
                 assertEquals(1, f.connects.get(), "the SSE connection itself must survive listener loss: " + f);
             }
             long reconnects = server.replica(0).listener().reconnects()

@@ -9,6 +9,8 @@ import ch.qos.logback.classic.spi.ILoggingEvent;
 import ch.qos.logback.core.read.ListAppender;
 import dev.herald.Herald;
 import dev.herald.testing.Api;
+import dev.herald.testing.ListenerFaults;
+import dev.herald.testing.Sql;
 import dev.herald.testing.TestServer;
 import java.sql.Connection;
 import java.sql.Statement;
@@ -84,7 +86,7 @@ class TestMetrics {
             assertTrue(value(text, "herald_commit_to_send_seconds_sum") > 0);
 
             // A killed listener: one reconnect, one resync of every local stream.
-            Pg.terminate(server.databaseUrl(), h.listener().backendPid());
+            ListenerFaults.terminateBackend(server.databaseUrl(), h.listener().backendPid());
             text = awaitValue(api, "herald_resyncs_total", v -> v == 1);
             assertEquals(1, value(text, "herald_listener_reconnects_total"));
             assertEquals(1, value(text, "herald_listener_connected"));
@@ -96,12 +98,12 @@ class TestMetrics {
             // NOTIFY queue usage: a LISTENer stuck in a transaction pins the queue's tail while
             // events are published; the sampler sees it grow, and fall back once it commits.
             awaitValue(api, "herald_notify_queue_usage", v -> v == 0);
-            try (Connection stuck = Pg.connect(server.databaseUrl());
+            try (Connection stuck = Sql.connect(server.databaseUrl());
                     Statement st = stuck.createStatement()) {
                 st.execute("LISTEN metrics_test_stuck");
                 stuck.setAutoCommit(false);
                 st.execute("SELECT 1");
-                Pg.execute(
+                Sql.execute(
                         server.databaseUrl(),
                         "SELECT herald.publish_user_event('" + TENANT
                                 + "', 'nobody', 'q.fill', jsonb_build_object('i', g)) FROM generate_series(1, 2000) g");

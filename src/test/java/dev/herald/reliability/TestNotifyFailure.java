@@ -8,6 +8,7 @@ import dev.herald.database.DatabaseUrl;
 import dev.herald.stream.EventRejected;
 import dev.herald.stream.StreamKey;
 import dev.herald.testing.Api;
+import dev.herald.testing.Sql;
 import dev.herald.testing.TestServer;
 import java.sql.Connection;
 import java.sql.SQLException;
@@ -45,7 +46,7 @@ class TestNotifyFailure {
                 for (int i = 1; i <= 3; i++)
                     assertEquals(201, post(api, write, i).status());
 
-                Pg.execute(db, """
+                Sql.execute(db, """
                         CREATE FUNCTION public.simulate_full_notify_queue() RETURNS trigger LANGUAGE plpgsql AS $$
                         BEGIN
                             RAISE EXCEPTION 'too many notifications in the NOTIFY queue' USING ERRCODE = '54000';
@@ -64,17 +65,17 @@ class TestNotifyFailure {
                             "no internals leak: " + r.body());
                 }
                 // Nothing was written: no rows, and the head did not move (cursors stay dense).
-                assertEquals(3, Pg.events(db, TENANT, "nina"));
+                assertEquals(3, Sql.count(db, TENANT, "user:nina"));
                 assertEquals(
                         3,
-                        Pg.scalar(
+                        Sql.scalar(
                                 db,
                                 "SELECT head FROM herald.streams WHERE tenant = ? AND stream = 'user:nina'",
                                 TENANT));
 
                 // An application publishing from its own transaction: its domain rows roll back too.
-                Pg.execute(db, "CREATE TABLE public.orders (id int PRIMARY KEY)");
-                try (Connection c = Pg.connect(db);
+                Sql.execute(db, "CREATE TABLE public.orders (id int PRIMARY KEY)");
+                try (Connection c = Sql.connect(db);
                         Statement st = c.createStatement()) {
                     c.setAutoCommit(false);
                     st.execute("INSERT INTO public.orders VALUES (1)");
@@ -83,11 +84,11 @@ class TestNotifyFailure {
                     SQLException e = assertThrows(SQLException.class, c::commit);
                     assertEquals("54000", e.getSQLState());
                 }
-                assertEquals(0, Pg.scalar(db, "SELECT count(*) FROM public.orders"));
-                assertEquals(3, Pg.events(db, TENANT, "nina"));
+                assertEquals(0, Sql.scalar(db, "SELECT count(*) FROM public.orders"));
+                assertEquals(3, Sql.count(db, TENANT, "user:nina"));
 
                 // The queue drains (the trigger goes): publishing resumes at the next cursor.
-                Pg.execute(db, "DROP TRIGGER simulate_full_notify_queue ON herald.events");
+                Sql.execute(db, "DROP TRIGGER simulate_full_notify_queue ON herald.events");
                 Api.Response ok = post(api, write, 7);
                 assertEquals(201, ok.status(), ok.toString());
                 assertEquals(4, ok.json().get("cursor").asLong());
@@ -113,7 +114,7 @@ class TestNotifyFailure {
             DatabaseUrl db = server.databaseUrl();
             // In a transaction: the oversized NOTIFY fails at once, the event published before it
             // in the same transaction is never committed.
-            try (Connection c = Pg.connect(db);
+            try (Connection c = Sql.connect(db);
                     Statement st = c.createStatement()) {
                 c.setAutoCommit(false);
                 st.execute("SELECT herald.publish_user_event('" + TENANT + "', 'otto', 'x.y', '{}')");
@@ -122,7 +123,7 @@ class TestNotifyFailure {
                 assertEquals("22023", e.getSQLState());
                 c.rollback();
             }
-            assertEquals(0, Pg.events(db, TENANT, "otto"));
+            assertEquals(0, Sql.count(db, TENANT, "user:otto"));
             // Herald's own transient signals check the limit before PostgreSQL does (HTTP: 413).
             EventRejected tooBig = assertThrows(
                     EventRejected.class,

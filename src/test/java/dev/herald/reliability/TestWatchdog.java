@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.herald.Herald;
+import dev.herald.testing.ListenerFaults;
 import dev.herald.testing.TestServer;
 import java.sql.Connection;
 import java.util.ArrayList;
@@ -39,7 +40,7 @@ class TestWatchdog {
             assertTrue(h.listener().connected());
             assertEquals(before, h.listener().reconnects(), "a busy pool made the watchdog drop a healthy listener");
             // and it still detects a real death
-            Pg.terminate(server.databaseUrl(), h.listener().backendPid());
+            ListenerFaults.terminateBackend(server.databaseUrl(), h.listener().backendPid());
             long until = System.nanoTime() + 10_000_000_000L;
             while (h.listener().reconnects() == before && System.nanoTime() < until) Thread.sleep(20);
             assertEquals(before + 1, h.listener().reconnects());

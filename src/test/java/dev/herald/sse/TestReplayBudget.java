@@ -7,29 +7,17 @@ import dev.herald.testing.Api;
 import dev.herald.testing.Sql;
 import dev.herald.testing.SseClient;
 import dev.herald.testing.TestServer;
-import java.sql.Connection;
 import java.time.Duration;
 import java.util.Map;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /** The replay budget over HTTP: 10 connects and 200 backlog rows per user per minute here. */
 class TestReplayBudget {
     static final int CONNECTS = 10;
-    static TestServer server;
-    static Api api;
 
-    @BeforeAll
-    static void start() {
-        server = TestServer.start(1, c -> c.replay(CONNECTS, 200, Duration.ofMinutes(1)));
-        api = server.api();
-    }
-
-    @AfterAll
-    static void stop() {
-        server.close();
-    }
+    @RegisterExtension
+    static final TestServer server = TestServer.replicas(1, c -> c.replay(CONNECTS, 200, Duration.ofMinutes(1)));
 
     static void assertTooMany(int status, String body, String retryAfter) {
         assertEquals(429, status, body);
@@ -40,7 +28,7 @@ class TestReplayBudget {
     }
 
     @Test
-    void a_reconnect_storm_from_one_user_gets_429_with_retry_after_while_another_user_is_unaffected() {
+    void a_reconnect_storm_from_one_user_gets_429_with_retry_after_while_another_user_is_unaffected(Api api) {
         String storm = api.userToken("replay", "storm");
         String calm = api.userToken("replay", "calm");
         assertEquals(
@@ -81,13 +69,11 @@ class TestReplayBudget {
     }
 
     @Test
-    void asking_for_huge_backlogs_repeatedly_runs_out_of_rows() throws Exception {
+    void asking_for_huge_backlogs_repeatedly_runs_out_of_rows(Api api) {
         String token = api.userToken("replay", "hungry");
-        try (Connection c = Sql.connect(server.databaseUrl())) {
-            Sql.scalar(
-                    c,
-                    "SELECT count(herald.publish_user_event('replay', 'hungry', 'bulk', jsonb_build_object('n', g))) FROM generate_series(1, 150) g");
-        }
+        Sql.scalar(
+                server.databaseUrl(),
+                "SELECT count(herald.publish_user_event('replay', 'hungry', 'bulk', jsonb_build_object('n', g))) FROM generate_series(1, 150) g");
         // 150 rows of a 200-row budget, then 150 more (an overdraft is allowed once), then 429.
         for (int i = 0; i < 2; i++) {
             try (SseClient sse = api.sse("/api/v1/events", token, 0L)) {

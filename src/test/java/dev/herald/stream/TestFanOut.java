@@ -23,29 +23,17 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.Semaphore;
 import java.util.stream.Stream;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /** One query per ping per replica, whatever the subscriber count; connections fully released. */
 class TestFanOut {
-    static TestServer server;
-    static Api api;
-
-    @BeforeAll
-    static void start() {
-        // Hundreds of connections of one user: the per-user replay budget would (rightly) refuse them.
-        server = TestServer.start(1, c -> c.replay(0, 0, Duration.ofMinutes(1)));
-        api = server.api();
-    }
-
-    @AfterAll
-    static void stop() {
-        server.close();
-    }
+    // Hundreds of connections of one user: the per-user replay budget would (rightly) refuse them.
+    @RegisterExtension
+    static final TestServer server = TestServer.replicas(1, c -> c.replay(0, 0, Duration.ofMinutes(1)));
 
     @Test
-    void database_queries_grow_with_pings_not_with_subscribers() {
+    void database_queries_grow_with_pings_not_with_subscribers(Api api) {
         Herald h = server.herald();
         String token = api.userToken("acme", "crowd");
         int subscribers = 100, pings = 50;
@@ -69,7 +57,7 @@ class TestFanOut {
     }
 
     @Test
-    void commit_to_client_latency_for_100_subscribers() {
+    void commit_to_client_latency_for_100_subscribers(Api api) {
         String token = api.userToken("acme", "latency");
         int subscribers = 100, events = 200;
         List<SseClient> subs = new ArrayList<>();
@@ -112,7 +100,7 @@ class TestFanOut {
     }
 
     @Test
-    void two_thousand_opened_and_closed_connections_release_descriptors_and_subscriptions() throws Exception {
+    void two_thousand_opened_and_closed_connections_release_descriptors_and_subscriptions(Api api) throws Exception {
         Herald h = server.herald();
         String token = api.userToken("acme", "churn");
         int baseFds = openFds();

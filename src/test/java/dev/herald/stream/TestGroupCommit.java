@@ -1,17 +1,18 @@
 package dev.herald.stream;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
 
 import dev.herald.database.DatabaseUrl;
 import dev.herald.testing.Api;
-import dev.herald.testing.TestDatabase;
+import dev.herald.testing.Sql;
 import dev.herald.testing.TestServer;
 import java.sql.Connection;
-import java.sql.DriverManager;
-import java.sql.PreparedStatement;
-import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.time.Duration;
+import java.util.AbstractMap;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.HashSet;
@@ -27,6 +28,7 @@ import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /**
  * Group commit (docs/adr/0050): publishes that arrive while a batch transaction is in flight share
@@ -34,20 +36,20 @@ import org.junit.jupiter.api.Test;
  * locked from another connection while publishers queue up behind it.
  */
 class TestGroupCommit {
-    static TestServer server;
-    static Api api;
+    // Publishes to a held stream wait here for its release; the lock timeout is TestHeldLock's.
+    @RegisterExtension
+    static final TestServer server = TestServer.replicas(1, b -> b.lockTimeout(Duration.ofMinutes(1)));
+
     static String writer;
     static ExecutorService pool;
 
     @BeforeAll
-    static void start() {
-        server = TestServer.start();
-        api = server.api();
+    static void setUp(Api api) {
         writer = api.mint("gc", null, "events:write");
         pool = Executors.newFixedThreadPool(48);
         // A poison for the batch: rows whose data has "poison" fail to insert; a "flaky" row
         // fails the first time only (a sequence is not rolled back with the transaction).
-        TestDatabase.execute(server.databaseUrl(), """
+        Sql.execute(server.databaseUrl(), """
                 CREATE SEQUENCE herald.test_flaky;
                 CREATE FUNCTION herald.test_reject() RETURNS trigger LANGUAGE plpgsql AS $$
                 BEGIN
@@ -67,7 +69,6 @@ class TestGroupCommit {
     @AfterAll
     static void stop() {
         pool.shutdownNow();
-        server.close();
     }
 
     static Publisher publisher() {
@@ -81,12 +82,12 @@ class TestGroupCommit {
     }
 
     static Future<Api.Response> publishAsync(String user, String type, Map<String, Object> data) {
-        return pool.submit(
-                () -> api.post("/api/v1/users/" + user + "/events", writer, Map.of("type", type, "data", data)));
+        return pool.submit(() ->
+                server.api().post("/api/v1/users/" + user + "/events", writer, Map.of("type", type, "data", data)));
     }
 
     @Test
-    void concurrent_publishers_get_distinct_dense_cursors_whose_rows_hold_their_own_data() throws Exception {
+    void concurrent_publishers_get_distinct_dense_cursors_whose_rows_hold_their_own_data(Api api) throws Exception {
         String hot = "hot";
         assertEquals(
                 201,
@@ -124,7 +125,7 @@ class TestGroupCommit {
     }
 
     @Test
-    void a_poisoned_publish_in_a_batch_gets_its_own_error_while_the_others_succeed() throws Exception {
+    void a_poisoned_publish_in_a_batch_gets_its_own_error_while_the_others_succeed(Api api) throws Exception {
         String user = "poisoned";
         assertEquals(
                 201,
@@ -163,7 +164,7 @@ class TestGroupCommit {
     }
 
     @Test
-    void a_failing_batch_transaction_loses_and_duplicates_nothing() throws Exception {
+    void a_failing_batch_transaction_loses_and_duplicates_nothing(Api api) throws Exception {
         String user = "flaky";
         assertEquals(
                 201,
@@ -215,7 +216,8 @@ class TestGroupCommit {
     }
 
     @Test
-    void a_stream_whose_head_another_transaction_holds_does_not_stall_publishes_to_other_streams() throws Exception {
+    void a_stream_whose_head_another_transaction_holds_does_not_stall_publishes_to_other_streams(Api api)
+            throws Exception {
         publisher().lockTimeoutMillis(200);
         assertEquals(
                 201,
@@ -262,24 +264,16 @@ class TestGroupCommit {
         DatabaseUrl url = server.databaseUrl();
         Map<Long, String> stored = new HashMap<>();
         long head;
-        try (Connection c = DriverManager.getConnection(url.jdbcUrl(), url.user(), url.password())) {
-            try (PreparedStatement ps = c.prepareStatement(
-                    "SELECT cursor, data->>'id' FROM herald.events WHERE tenant = ? AND stream = ? ORDER BY cursor")) {
-                ps.setString(1, tenant);
-                ps.setString(2, stream);
-                try (ResultSet rs = ps.executeQuery()) {
-                    while (rs.next()) stored.put(rs.getLong(1), rs.getString(2));
-                }
-            }
-            try (PreparedStatement ps =
-                    c.prepareStatement("SELECT head FROM herald.streams WHERE tenant = ? AND stream = ?")) {
-                ps.setString(1, tenant);
-                ps.setString(2, stream);
-                try (ResultSet rs = ps.executeQuery()) {
-                    assertTrue(rs.next());
-                    head = rs.getLong(1);
-                }
-            }
+        try (Connection c = Sql.connect(url)) {
+            List<Map.Entry<Long, String>> rows = Sql.query(
+                    c,
+                    "SELECT cursor, data->>'id' FROM herald.events WHERE tenant = ? AND stream = ? ORDER BY cursor",
+                    rs -> new AbstractMap.SimpleEntry<>(rs.getLong(1), rs.getString(2)),
+                    tenant,
+                    stream);
+            for (Map.Entry<Long, String> row : rows) stored.put(row.getKey(), row.getValue());
+            head = (long)
+                    Sql.value(c, "SELECT head FROM herald.streams WHERE tenant = ? AND stream = ?", tenant, stream);
         }
         Set<Long> dense = new HashSet<>();
         for (long i = 1; i <= answered.size(); i++) dense.add(i);
@@ -310,27 +304,26 @@ class TestGroupCommit {
         }
 
         static HeadLock take(DatabaseUrl url, String tenant, String stream) throws Exception {
-            Connection c = DriverManager.getConnection(url.jdbcUrl(), url.user(), url.password());
+            Connection c = Sql.connect(url);
             c.setAutoCommit(false);
-            try (PreparedStatement ps =
-                    c.prepareStatement("SELECT head FROM herald.streams WHERE tenant = ? AND stream = ? FOR UPDATE")) {
-                ps.setString(1, tenant);
-                ps.setString(2, stream);
-                try (ResultSet rs = ps.executeQuery()) {
-                    assertTrue(rs.next(), "the stream exists");
-                }
-            }
+            List<Long> locked = Sql.query(
+                    c,
+                    "SELECT head FROM herald.streams WHERE tenant = ? AND stream = ? FOR UPDATE",
+                    rs -> rs.getLong(1),
+                    tenant,
+                    stream);
+            assertFalse(locked.isEmpty(), "the stream exists");
             return new HeadLock(c, url);
         }
 
         /** Backends of this database waiting on a lock. */
         int waiters() {
-            try (PreparedStatement ps = c.prepareStatement(
-                            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'");
-                    ResultSet rs = ps.executeQuery()) {
-                rs.next();
-                return rs.getInt(1);
-            } catch (Exception e) {
+            try {
+                return (int)
+                        Sql.scalar(
+                                c,
+                                "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'");
+            } catch (SQLException e) {
                 throw new IllegalStateException(e);
             }
         }

@@ -5,7 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.herald.testing.Api;
-import dev.herald.testing.TestDatabase;
+import dev.herald.testing.Sql;
 import dev.herald.testing.TestServer;
 import java.util.ArrayList;
 import java.util.HashSet;
@@ -50,7 +50,7 @@ class TestGroupCommitWritePaths {
         Api api = server.api();
         writer = api.mint(TENANT, null, "events:write", "events:read");
         admin = api.mint(TENANT, null, "admin");
-        TestDatabase.execute(server.databaseUrl(), """
+        Sql.execute(server.databaseUrl(), """
                 CREATE FUNCTION herald.test_poison() RETURNS trigger LANGUAGE plpgsql AS $$
                 BEGIN
                     IF NEW.data::text LIKE '%%%s%%' THEN

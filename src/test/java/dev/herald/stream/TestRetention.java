@@ -16,9 +16,8 @@ import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /**
  * The retention janitor, triggered by hand (runOnce); the periodic runs are in
@@ -27,28 +26,19 @@ import org.junit.jupiter.api.Test;
 class TestRetention {
     static final Duration WAIT = Duration.ofSeconds(5);
     static final Duration QUIET = Duration.ofMillis(300);
-    static TestServer server;
-    static Api api;
-    static DatabaseUrl db;
 
-    @BeforeAll
-    static void start() {
-        // Batches of 4 rows, so pruning a stream takes several transactions.
-        server = TestServer.start(1, c -> c.retentionBatch(4));
-        api = server.api();
-        db = server.databaseUrl();
-    }
+    // Batches of 4 rows, so pruning a stream takes several transactions.
+    @RegisterExtension
+    static final TestServer server = TestServer.replicas(1, c -> c.retentionBatch(4));
 
-    @AfterAll
-    static void stop() {
-        server.close();
-    }
+    // The server's database: JUnit makes a test instance per test, after the extension started it.
+    final DatabaseUrl db = server.databaseUrl();
 
     static RetentionJanitor janitor() {
         return server.herald().janitor();
     }
 
-    static long publishJob(String team, String job, String token) {
+    static long publishJob(Api api, String team, String job, String token) {
         Api.Response r =
                 api.post("/api/v1/teams/" + team + "/jobs/" + job + "/events", token, Map.of("status", "progress"));
         assertEquals(201, r.status(), r.toString());
@@ -56,9 +46,9 @@ class TestRetention {
     }
 
     @Test
-    void old_team_events_are_deleted_and_a_stale_cursor_gets_reset_then_the_rest() {
+    void old_team_events_are_deleted_and_a_stale_cursor_gets_reset_then_the_rest(Api api) {
         String token = api.mint("ret", null, "events:read", "events:write");
-        for (int i = 1; i <= 10; i++) publishJob("ret", i % 2 == 0 ? "even" : "odd", token);
+        for (int i = 1; i <= 10; i++) publishJob(api, "ret", i % 2 == 0 ? "even" : "odd", token);
         assertEquals(6, Sql.age(db, "ret", "team:ret", 6, "8 days"));
 
         RetentionJanitor.Run run = janitor().runOnce();
@@ -80,7 +70,7 @@ class TestRetention {
             assertEquals(
                     List.of(7L, 8L, 9L, 10L),
                     got.subList(1, 5).stream().map(SseClient.Event::id).toList());
-            long live = publishJob("ret", "odd", token);
+            long live = publishJob(api, "ret", "odd", token);
             assertEquals(live, sse.next(WAIT).id());
         }
         // A client that saw everything up to the pruning point continues without a reset.
@@ -104,7 +94,7 @@ class TestRetention {
     }
 
     @Test
-    void user_streams_are_pruned_too_and_the_backlog_reports_the_oldest_cursor() {
+    void user_streams_are_pruned_too_and_the_backlog_reports_the_oldest_cursor(Api api) {
         String token = api.userToken("ret-u", "ann");
         for (int i = 0; i < 9; i++) {
             assertEquals(
@@ -162,12 +152,12 @@ class TestRetention {
     }
 
     @Test
-    void a_stream_whose_head_a_writer_holds_is_skipped_without_blocking_and_pruned_next_run() throws Exception {
+    void a_stream_whose_head_a_writer_holds_is_skipped_without_blocking_and_pruned_next_run(Api api) throws Exception {
         String token = api.mint("busy", null, "events:read", "events:write");
         String other = api.mint("idle", null, "events:read", "events:write");
         for (int i = 0; i < 5; i++) {
-            publishJob("busy", "j", token);
-            publishJob("idle", "j", other);
+            publishJob(api, "busy", "j", token);
+            publishJob(api, "idle", "j", other);
         }
         Sql.age(db, "busy", "team:busy", 5, "8 days");
         Sql.age(db, "idle", "team:idle", 5, "8 days");
@@ -194,7 +184,7 @@ class TestRetention {
         assertTrue(janitor().runOnce().worked());
         assertEquals(5, Sql.prunedThrough(db, "busy", "team:busy"));
         assertEquals(2, Sql.count(db, "busy", "team:busy"));
-        assertEquals(8, publishJob("busy", "j", token));
+        assertEquals(8, publishJob(api, "busy", "j", token));
     }
 
     @Test

@@ -6,12 +6,11 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.herald.Herald;
 import dev.herald.testing.Api;
+import dev.herald.testing.ListenerFaults;
+import dev.herald.testing.Sql;
 import dev.herald.testing.SseClient;
 import dev.herald.testing.TestServer;
 import java.sql.Connection;
-import java.sql.DriverManager;
-import java.sql.PreparedStatement;
-import java.sql.ResultSet;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -20,30 +19,13 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.atomic.AtomicInteger;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /** The engine's promises: dense commit-ordered cursors, exact resume, survival of listener loss. */
 class TestStreamEngine {
-    static TestServer server;
-    static Api api;
-
-    @BeforeAll
-    static void start() {
-        server = TestServer.start();
-        api = server.api();
-    }
-
-    @AfterAll
-    static void stop() {
-        server.close();
-    }
-
-    Connection jdbc() throws Exception {
-        var u = server.databaseUrl();
-        return DriverManager.getConnection(u.jdbcUrl(), u.user(), u.password());
-    }
+    @RegisterExtension
+    static final TestServer server = TestServer.replicas(1);
 
     static void assertExactly1ToN(List<SseClient.Event> events, int n) {
         assertEquals(n, events.size());
@@ -51,7 +33,7 @@ class TestStreamEngine {
     }
 
     @Test
-    void eight_concurrent_writers_and_rollbacks_leave_every_subscriber_exactly_1_to_N() throws Exception {
+    void eight_concurrent_writers_and_rollbacks_leave_every_subscriber_exactly_1_to_N(Api api) throws Exception {
         String token = api.userToken("acme", "busy");
         int writers = 8, each = 100;
         List<SseClient> subs = new ArrayList<>();
@@ -74,13 +56,10 @@ class TestStreamEngine {
             }
             // Transactions that take a cursor, then roll back, interleaved with the writers.
             jobs.add(pool.submit(() -> {
-                try (Connection c = jdbc()) {
+                try (Connection c = Sql.connect(server.databaseUrl())) {
                     c.setAutoCommit(false);
                     for (int i = 0; i < 20; i++) {
-                        try (PreparedStatement ps = c.prepareStatement(
-                                "SELECT herald.publish_user_event('acme', 'busy', 'never.sent', '{}'::jsonb)")) {
-                            ps.executeQuery().close();
-                        }
+                        Sql.scalar(c, "SELECT herald.publish_user_event('acme', 'busy', 'never.sent', '{}'::jsonb)");
                         c.rollback();
                         rolledBack.incrementAndGet();
                     }
@@ -111,7 +90,7 @@ class TestStreamEngine {
     }
 
     @Test
-    void a_client_resumes_from_Last_Event_ID_with_exactly_the_missed_events() {
+    void a_client_resumes_from_Last_Event_ID_with_exactly_the_missed_events(Api api) {
         String token = api.userToken("acme", "resumer");
         for (int i = 0; i < 3; i++) api.post("/api/v1/users/resumer/events", token, Map.of("type", "before"));
         long seen;
@@ -134,7 +113,7 @@ class TestStreamEngine {
     }
 
     @Test
-    void bad_and_future_cursors_are_rejected() {
+    void bad_and_future_cursors_are_rejected(Api api) {
         String token = api.userToken("acme", "cursors");
         api.post("/api/v1/users/cursors/events", token, Map.of("type", "one"));
         for (String bad : new String[] {"-1", "abc", "1.5", "99999999999999999999", "%F0%9F%98%80", "0x10"}) {
@@ -151,18 +130,14 @@ class TestStreamEngine {
     }
 
     @Test
-    void a_publish_inside_an_open_transaction_is_invisible_until_commit_and_never_sent_on_rollback() throws Exception {
+    void a_publish_inside_an_open_transaction_is_invisible_until_commit_and_never_sent_on_rollback(Api api)
+            throws Exception {
         String token = api.userToken("acme", "txuser");
         try (SseClient s = api.sse("/api/v1/events?after=0", token);
-                Connection c = jdbc()) {
+                Connection c = Sql.connect(server.databaseUrl())) {
             c.setAutoCommit(false);
-            long cursor;
-            try (PreparedStatement ps = c.prepareStatement(
-                            "SELECT herald.publish_user_event('acme', 'txuser', 'app.committed', '{\"k\":1}'::jsonb)");
-                    ResultSet rs = ps.executeQuery()) {
-                rs.next();
-                cursor = rs.getLong(1);
-            }
+            long cursor = Sql.scalar(
+                    c, "SELECT herald.publish_user_event('acme', 'txuser', 'app.committed', '{\"k\":1}'::jsonb)");
             assertEquals(1, cursor);
             assertNull(s.next(Duration.ofMillis(500)), "invisible before COMMIT");
             assertEquals(
@@ -176,10 +151,7 @@ class TestStreamEngine {
             assertEquals("app.committed", e.event());
             assertEquals(1L, e.id());
 
-            try (PreparedStatement ps = c.prepareStatement(
-                    "SELECT herald.publish_user_event('acme', 'txuser', 'app.rolledback', '{}'::jsonb)")) {
-                ps.executeQuery().close();
-            }
+            Sql.scalar(c, "SELECT herald.publish_user_event('acme', 'txuser', 'app.rolledback', '{}'::jsonb)");
             c.rollback();
             assertNull(s.next(Duration.ofMillis(500)), "never sent after ROLLBACK");
             assertEquals(
@@ -195,15 +167,14 @@ class TestStreamEngine {
 
     @Test
     void the_sql_function_rejects_bad_input() throws Exception {
-        try (Connection c = jdbc();
-                var st = c.createStatement()) {
+        try (Connection c = Sql.connect(server.databaseUrl())) {
             for (String call : new String[] {
                 "SELECT herald.publish_user_event('acme', 'bad user', 'x', '{}')",
                 "SELECT herald.publish_user_event('acme', 'u', 'Bad Type', '{}')",
                 "SELECT herald.publish_user_event(NULL, 'u', 'x', '{}')"
             }) {
                 try {
-                    st.executeQuery(call);
+                    Sql.scalar(c, call);
                     throw new AssertionError("accepted: " + call);
                 } catch (java.sql.SQLException e) {
                     assertEquals("22023", e.getSQLState(), call);
@@ -213,7 +184,7 @@ class TestStreamEngine {
     }
 
     @Test
-    void killing_the_listener_backend_loses_nothing_and_readiness_recovers() throws Exception {
+    void killing_the_listener_backend_loses_nothing_and_readiness_recovers(Api api) throws Exception {
         Herald h = server.herald();
         String token = api.userToken("acme", "survivor");
         long reconnectsBefore = h.listener().reconnects();
@@ -225,10 +196,7 @@ class TestStreamEngine {
                     total++;
                 }
                 int pid = h.listener().backendPid();
-                try (Connection c = jdbc();
-                        var st = c.createStatement()) {
-                    st.execute("SELECT pg_terminate_backend(" + pid + ")");
-                }
+                ListenerFaults.terminateBackend(server.databaseUrl(), pid);
                 // Published while the listener is down or reconnecting.
                 for (int i = 0; i < 10; i++) {
                     api.post("/api/v1/users/survivor/events", token, Map.of("type", "r" + round));

@@ -15,32 +15,21 @@ import java.sql.SQLException;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 class TestTeamJobEvents {
     static final Duration WAIT = Duration.ofSeconds(5);
     static final Duration QUIET = Duration.ofMillis(300);
-    static TestServer server;
-    static Api api;
 
-    @BeforeAll
-    static void start() {
-        server = TestServer.start();
-        api = server.api();
-    }
+    @RegisterExtension
+    static final TestServer server = TestServer.replicas(1);
 
-    @AfterAll
-    static void stop() {
-        server.close();
-    }
-
-    static String teamToken(String team) {
+    static String teamToken(Api api, String team) {
         return api.mint(team, null, "events:read", "events:write");
     }
 
-    static long publish(String team, String job, String status, Object data, String token) {
+    static long publish(Api api, String team, String job, String status, Object data, String token) {
         Map<String, Object> body = data == null ? Map.of("status", status) : Map.of("status", status, "data", data);
         Api.Response r = api.post("/api/v1/teams/" + team + "/jobs/" + job + "/events", token, body);
         assertEquals(201, r.status(), r.toString());
@@ -48,8 +37,8 @@ class TestTeamJobEvents {
     }
 
     @Test
-    void published_job_events_arrive_in_the_team_stream_with_the_documented_wire_form() {
-        String token = teamToken("wire");
+    void published_job_events_arrive_in_the_team_stream_with_the_documented_wire_form(Api api) {
+        String token = teamToken(api, "wire");
         try (SseClient sse = api.sse("/api/v1/teams/wire/events", token)) {
             assertEquals(200, sse.status, sse.errorBody());
             Api.Response r = api.post(
@@ -62,8 +51,8 @@ class TestTeamJobEvents {
             assertEquals("wire", r.json().get("team").asText());
             assertEquals("job-1", r.json().get("job_id").asText());
             assertEquals("queued", r.json().get("status").asText());
-            assertEquals(2, publish("wire", "job-1", "progress", Map.of("pct", 50), token));
-            assertEquals(3, publish("wire", "job-2", "completed", null, token));
+            assertEquals(2, publish(api, "wire", "job-1", "progress", Map.of("pct", 50), token));
+            assertEquals(3, publish(api, "wire", "job-2", "completed", null, token));
 
             List<SseClient.Event> got = sse.take(3, WAIT);
             assertEquals(
@@ -85,10 +74,10 @@ class TestTeamJobEvents {
     }
 
     @Test
-    void another_tenant_can_neither_publish_to_nor_read_a_team_and_sees_nothing_of_it() {
-        String acme = teamToken("acme-x");
+    void another_tenant_can_neither_publish_to_nor_read_a_team_and_sees_nothing_of_it(Api api) {
+        String acme = teamToken(api, "acme-x");
         String globexUser = api.userToken("globex-x", "mallory");
-        String globexTeam = teamToken("globex-x");
+        String globexTeam = teamToken(api, "globex-x");
 
         Api.Response pub = api.post("/api/v1/teams/acme-x/jobs/j/events", globexTeam, Map.of("status", "running"));
         assertEquals(403, pub.status(), pub.toString());
@@ -109,7 +98,7 @@ class TestTeamJobEvents {
         try (SseClient own = api.sse("/api/v1/teams/globex-x/events", globexUser);
                 SseClient acmeSse = api.sse("/api/v1/teams/acme-x/events", acme)) {
             assertEquals(200, own.status, own.errorBody());
-            publish("acme-x", "j", "running", Map.of("secret", "acme-only"), acme);
+            publish(api, "acme-x", "j", "running", Map.of("secret", "acme-only"), acme);
             assertEquals("running", acmeSse.next(WAIT).event());
             assertTrue(own.drain(QUIET).isEmpty());
         }
@@ -121,10 +110,10 @@ class TestTeamJobEvents {
     }
 
     @Test
-    void a_token_without_the_scope_is_refused_and_bad_input_is_400() {
+    void a_token_without_the_scope_is_refused_and_bad_input_is_400(Api api) {
         String readOnly = api.mint("scoped", null, "events:read");
         String writeOnly = api.mint("scoped", null, "events:write");
-        String token = teamToken("scoped");
+        String token = teamToken(api, "scoped");
         assertEquals(
                 "missing_scope",
                 api.post("/api/v1/teams/scoped/jobs/j/events", readOnly, Map.of("status", "running"))
@@ -167,16 +156,16 @@ class TestTeamJobEvents {
     }
 
     @Test
-    void the_job_filter_delivers_only_that_job_with_the_team_stream_cursors() {
-        String token = teamToken("filter");
+    void the_job_filter_delivers_only_that_job_with_the_team_stream_cursors(Api api) {
+        String token = teamToken(api, "filter");
         try (SseClient one = api.sse("/api/v1/teams/filter/events?job_id=build-1", token);
                 SseClient all = api.sse("/api/v1/teams/filter/events", token)) {
-            long c1 = publish("filter", "build-1", "queued", null, token);
-            publish("filter", "build-2", "queued", null, token);
-            publish("filter", "build-10", "running", null, token);
-            long c4 = publish("filter", "build-1", "running", Map.of("job", "build-2"), token);
-            publish("filter", "build-2", "failed", null, token);
-            long c6 = publish("filter", "build-1", "completed", null, token);
+            long c1 = publish(api, "filter", "build-1", "queued", null, token);
+            publish(api, "filter", "build-2", "queued", null, token);
+            publish(api, "filter", "build-10", "running", null, token);
+            long c4 = publish(api, "filter", "build-1", "running", Map.of("job", "build-2"), token);
+            publish(api, "filter", "build-2", "failed", null, token);
+            long c6 = publish(api, "filter", "build-1", "completed", null, token);
 
             List<SseClient.Event> mine = one.take(3, WAIT);
             assertEquals(
@@ -191,22 +180,22 @@ class TestTeamJobEvents {
     }
 
     @Test
-    void a_filtered_client_resumes_exactly_after_its_last_event_id() {
-        String token = teamToken("resume");
+    void a_filtered_client_resumes_exactly_after_its_last_event_id(Api api) {
+        String token = teamToken(api, "resume");
         long seen;
         try (SseClient sse = api.sse("/api/v1/teams/resume/events?job_id=a", token)) {
-            publish("resume", "a", "queued", null, token); // 1
-            publish("resume", "b", "queued", null, token); // 2
-            publish("resume", "a", "running", null, token); // 3
-            publish("resume", "b", "running", null, token); // 4
+            publish(api, "resume", "a", "queued", null, token); // 1
+            publish(api, "resume", "b", "queued", null, token); // 2
+            publish(api, "resume", "a", "running", null, token); // 3
+            publish(api, "resume", "b", "running", null, token); // 4
             List<SseClient.Event> got = sse.take(2, WAIT);
             assertEquals(List.of(1L, 3L), got.stream().map(SseClient.Event::id).toList());
             seen = got.get(1).id();
         }
         // While it is away: more of both jobs.
-        publish("resume", "b", "progress", null, token); // 5
-        long missed = publish("resume", "a", "progress", Map.of("pct", 60), token); // 6
-        publish("resume", "b", "completed", null, token); // 7
+        publish(api, "resume", "b", "progress", null, token); // 5
+        long missed = publish(api, "resume", "a", "progress", Map.of("pct", 60), token); // 6
+        publish(api, "resume", "b", "completed", null, token); // 7
 
         try (SseClient again = api.sse("/api/v1/teams/resume/events?job_id=a", token, seen)) {
             assertEquals(200, again.status, again.errorBody());
@@ -215,8 +204,8 @@ class TestTeamJobEvents {
             assertEquals("progress", e.event());
             assertEquals(60, e.json().get("data").get("pct").asInt());
             assertTrue(again.drain(QUIET).isEmpty(), "nothing twice, nothing of job b");
-            long live = publish("resume", "a", "completed", null, token); // 8
-            publish("resume", "b", "failed", null, token); // 9
+            long live = publish(api, "resume", "a", "completed", null, token); // 8
+            publish(api, "resume", "b", "failed", null, token); // 9
             assertEquals(live, again.next(WAIT).id());
             assertTrue(again.drain(QUIET).isEmpty());
         }
@@ -232,8 +221,8 @@ class TestTeamJobEvents {
     }
 
     @Test
-    void sql_publish_is_seen_only_on_commit_and_a_rollback_leaves_no_trace() throws Exception {
-        String token = teamToken("sqlteam");
+    void sql_publish_is_seen_only_on_commit_and_a_rollback_leaves_no_trace(Api api) throws Exception {
+        String token = teamToken(api, "sqlteam");
         try (SseClient sse = api.sse("/api/v1/teams/sqlteam/events?job_id=etl", token);
                 Connection c = Sql.connect(server.databaseUrl())) {
             assertEquals(200, sse.status, sse.errorBody());
@@ -258,7 +247,7 @@ class TestTeamJobEvents {
             assertTrue(got.get(1).json().get("data").isEmpty());
 
             // HTTP and SQL share the stream and its cursors.
-            assertEquals(second + 1, publish("sqlteam", "etl", "completed", null, token));
+            assertEquals(second + 1, publish(api, "sqlteam", "etl", "completed", null, token));
             assertEquals(second + 1, sse.next(WAIT).id());
         }
     }

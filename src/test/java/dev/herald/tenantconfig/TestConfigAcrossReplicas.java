@@ -17,9 +17,9 @@ import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.atomic.AtomicBoolean;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /**
  * Two replicas on one database: a write on A must reach B's cache, fast, after listener
@@ -27,24 +27,21 @@ import org.junit.jupiter.api.Test;
  */
 class TestConfigAcrossReplicas {
     static final Duration VISIBLE_WITHIN = Duration.ofSeconds(5);
-    static TestServer server;
-    static Api a;
-    static Api b;
+
+    @RegisterExtension
+    static final TestServer server = TestServer.replicas(2);
+
     static String admin;
     static String reader;
 
-    @BeforeAll
-    static void start() {
-        server = TestServer.start(2);
-        a = server.api(0);
-        b = server.api(1);
-        admin = a.mint("acme", null, "admin", "events:read");
-        reader = a.mint("acme", "alice", "events:read");
-    }
+    // Replicas A and B: JUnit makes a test instance per test, after the extension started them.
+    final Api a = server.api(0);
+    final Api b = server.api(1);
 
-    @AfterAll
-    static void stop() {
-        server.close();
+    @BeforeAll
+    static void mintTokens(Api api) {
+        admin = api.mint("acme", null, "admin", "events:read");
+        reader = api.mint("acme", "alice", "events:read");
     }
 
     static Map<String, Object> value(Object v) {

@@ -13,28 +13,22 @@ import java.time.Duration;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /** PUT/GET/DELETE /api/v1/config/{kind}/{entity} and GET /api/v1/config/watch on one replica. */
 class TestConfigApi {
-    static TestServer server;
-    static Api api;
+    @RegisterExtension
+    static final TestServer server = TestServer.replicas(1);
+
     static String admin;
     static String reader;
 
     @BeforeAll
-    static void start() {
-        server = TestServer.start();
-        api = server.api();
+    static void mintTokens(Api api) {
         admin = api.mint("acme", null, "admin", "events:read");
         reader = api.mint("acme", "alice", "events:read");
-    }
-
-    @AfterAll
-    static void stop() {
-        server.close();
     }
 
     static Map<String, Object> value(Object v) {
@@ -44,7 +38,7 @@ class TestConfigApi {
     }
 
     @Test
-    void put_then_get_returns_the_value_with_an_increasing_version() {
+    void put_then_get_returns_the_value_with_an_increasing_version(Api api) {
         Map<String, Object> v = Map.of(
                 "model", "claude", "temperature", 0.25, "tags", List.of("a", "b"), "nested", Map.of("deep", true));
         Api.Response put = api.put("/api/v1/config/model_config/m-1", admin, value(v));
@@ -69,7 +63,7 @@ class TestConfigApi {
     }
 
     @Test
-    void any_json_value_round_trips_null_and_scalars_and_big_numbers_included() {
+    void any_json_value_round_trips_null_and_scalars_and_big_numbers_included(Api api) {
         Object[] values = {null, 0, -17, true, false, "x\ny\u00e9\u2603", List.of(), Map.of(), 1.5};
         int i = 0;
         for (Object v : values) {
@@ -87,7 +81,7 @@ class TestConfigApi {
     }
 
     @Test
-    void a_deleted_entry_is_404_and_its_version_continues_when_recreated() {
+    void a_deleted_entry_is_404_and_its_version_continues_when_recreated(Api api) {
         String path = "/api/v1/config/user_prompt/bob";
         assertEquals(
                 1, api.put(path, admin, value("be brief")).json().get("version").asLong());
@@ -106,7 +100,7 @@ class TestConfigApi {
     }
 
     @Test
-    void unknown_entries_are_404_and_bad_paths_are_400() {
+    void unknown_entries_are_404_and_bad_paths_are_400(Api api) {
         Api.Response missing = api.get("/api/v1/config/providers/never-written", reader);
         assertEquals(404, missing.status());
         assertEquals("not_found", missing.errorCode());
@@ -129,7 +123,7 @@ class TestConfigApi {
     }
 
     @Test
-    void bad_bodies_are_400_or_413_and_change_nothing() {
+    void bad_bodies_are_400_or_413_and_change_nothing(Api api) {
         String path = "/api/v1/config/providers/p-bad";
         Api.Response noValue = api.put(path, admin, Map.of("other", 1));
         assertEquals(400, noValue.status());
@@ -151,7 +145,7 @@ class TestConfigApi {
     }
 
     @Test
-    void writes_need_admin_reads_need_events_read_and_the_operator_has_no_tenant() {
+    void writes_need_admin_reads_need_events_read_and_the_operator_has_no_tenant(Api api) {
         String path = "/api/v1/config/providers/p-auth";
         assertEquals(401, api.put(path, null, value(1)).status());
         assertEquals(401, api.get(path, "not-a-token").status());
@@ -169,7 +163,7 @@ class TestConfigApi {
     }
 
     @Test
-    void tenants_never_see_each_others_entries() {
+    void tenants_never_see_each_others_entries(Api api) {
         String path = "/api/v1/config/providers/shared-name";
         assertEquals(200, api.put(path, admin, value("acme's")).status());
         String otherAdmin = api.mint("globex", null, "admin", "events:read");
@@ -182,7 +176,7 @@ class TestConfigApi {
     }
 
     @Test
-    void watch_streams_every_change_with_cursors_and_resumes_after_a_cursor() {
+    void watch_streams_every_change_with_cursors_and_resumes_after_a_cursor(Api api) {
         String watcher = api.mint("watchco", "w", "events:read");
         String wAdmin = api.mint("watchco", null, "admin");
         try (SseClient sse = api.sse("/api/v1/config/watch", watcher)) {
@@ -228,7 +222,7 @@ class TestConfigApi {
     }
 
     @Test
-    void watch_follows_the_common_sse_rules() {
+    void watch_follows_the_common_sse_rules(Api api) {
         assertEquals(
                 406,
                 api.send("GET", "/api/v1/config/watch", reader, null, Map.of("Accept", "application/json"))

@@ -2,10 +2,6 @@ package dev.herald.testing;
 
 import dev.herald.Herald;
 import dev.herald.database.DatabaseUrl;
-import java.sql.Connection;
-import java.sql.DriverManager;
-import java.sql.PreparedStatement;
-import java.sql.ResultSet;
 import java.time.Duration;
 
 /**
@@ -17,15 +13,7 @@ public final class ListenerFaults {
 
     /** Terminates a backend; true if PostgreSQL signalled it. */
     public static boolean terminateBackend(DatabaseUrl url, int pid) {
-        try (Connection c = DriverManager.getConnection(url.jdbcUrl(), url.user(), url.password());
-                PreparedStatement st = c.prepareStatement("SELECT pg_terminate_backend(?)")) {
-            st.setInt(1, pid);
-            try (ResultSet rs = st.executeQuery()) {
-                return rs.next() && rs.getBoolean(1);
-            }
-        } catch (Exception e) {
-            throw new AssertionError("pg_terminate_backend(" + pid + ") failed: " + e, e);
-        }
+        return Sql.scalar(url, "SELECT CASE WHEN pg_terminate_backend(?) THEN 1 ELSE 0 END", pid) == 1;
     }
 
     /** Kills replica i's LISTEN backend; returns the reconnect count it had before. */

@@ -6,6 +6,9 @@ import java.sql.DriverManager;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
+import java.sql.Statement;
+import java.util.ArrayList;
+import java.util.List;
 
 /** Direct SQL for tests: what an application does in its own transactions, and test setup. */
 public final class Sql {
@@ -19,11 +22,26 @@ public final class Sql {
         }
     }
 
+    /** Reads one row of a result. */
+    @FunctionalInterface
+    public interface Row<T> {
+        T read(ResultSet rs) throws SQLException;
+    }
+
+    /** Runs SQL without parameters in its own connection: DDL, several statements, a SELECT for its effect. */
+    public static void execute(DatabaseUrl url, String sql) {
+        try (Connection c = connect(url);
+                Statement st = c.createStatement()) {
+            st.execute(sql);
+        } catch (SQLException e) {
+            throw new AssertionError(sql + ": " + e.getMessage(), e);
+        }
+    }
+
     /** Runs an update in its own connection; returns the row count. */
     public static int update(DatabaseUrl url, String sql, Object... args) {
         try (Connection c = connect(url);
-                PreparedStatement st = c.prepareStatement(sql)) {
-            for (int i = 0; i < args.length; i++) st.setObject(i + 1, args[i]);
+                PreparedStatement st = prepare(c, sql, args)) {
             return st.executeUpdate();
         } catch (SQLException e) {
             throw new AssertionError(sql + ": " + e.getMessage(), e);
@@ -32,11 +50,9 @@ public final class Sql {
 
     /** The first column of the first row, as a long (0 when there is no row). */
     public static long scalar(Connection c, String sql, Object... args) throws SQLException {
-        try (PreparedStatement st = c.prepareStatement(sql)) {
-            for (int i = 0; i < args.length; i++) st.setObject(i + 1, args[i]);
-            try (ResultSet rs = st.executeQuery()) {
-                return rs.next() ? rs.getLong(1) : 0;
-            }
+        try (PreparedStatement st = prepare(c, sql, args);
+                ResultSet rs = st.executeQuery()) {
+            return rs.next() ? rs.getLong(1) : 0;
         }
     }
 
@@ -45,6 +61,47 @@ public final class Sql {
             return scalar(c, sql, args);
         } catch (SQLException e) {
             throw new AssertionError(sql + ": " + e.getMessage(), e);
+        }
+    }
+
+    /**
+     * The first column of the first row as the driver returns it (a Long, a UUID, a Boolean, or
+     * null for SQL NULL); fails when there is no row.
+     */
+    public static Object value(Connection c, String sql, Object... args) throws SQLException {
+        try (PreparedStatement st = prepare(c, sql, args);
+                ResultSet rs = st.executeQuery()) {
+            if (!rs.next()) throw new AssertionError("no row: " + sql);
+            return rs.getObject(1);
+        }
+    }
+
+    /** Every row the query returns, each read by {@code row}. */
+    public static <T> List<T> query(Connection c, String sql, Row<T> row, Object... args) throws SQLException {
+        List<T> out = new ArrayList<>();
+        try (PreparedStatement st = prepare(c, sql, args);
+                ResultSet rs = st.executeQuery()) {
+            while (rs.next()) out.add(row.read(rs));
+        }
+        return out;
+    }
+
+    public static <T> List<T> query(DatabaseUrl url, String sql, Row<T> row, Object... args) {
+        try (Connection c = connect(url)) {
+            return query(c, sql, row, args);
+        } catch (SQLException e) {
+            throw new AssertionError(sql + ": " + e.getMessage(), e);
+        }
+    }
+
+    private static PreparedStatement prepare(Connection c, String sql, Object... args) throws SQLException {
+        PreparedStatement st = c.prepareStatement(sql);
+        try {
+            for (int i = 0; i < args.length; i++) st.setObject(i + 1, args[i]);
+            return st;
+        } catch (SQLException e) {
+            st.close();
+            throw e;
         }
     }
 

@@ -2,9 +2,6 @@ package dev.herald.testing;
 
 import dev.herald.database.DatabaseUrl;
 import io.zonky.test.db.postgres.embedded.EmbeddedPostgres;
-import java.sql.Connection;
-import java.sql.DriverManager;
-import java.sql.Statement;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.testcontainers.DockerClientFactory;
 import org.testcontainers.postgresql.PostgreSQLContainer;
@@ -65,17 +62,8 @@ public final class TestDatabase {
     public static DatabaseUrl fresh() {
         DatabaseUrl s = server();
         String name = "herald_t" + ProcessHandle.current().pid() + "_" + counter.incrementAndGet();
-        execute(s, "CREATE DATABASE " + name);
+        Sql.execute(s, "CREATE DATABASE " + name);
         return s.withDatabase(name);
-    }
-
-    public static void execute(DatabaseUrl url, String sql) {
-        try (Connection c = DriverManager.getConnection(url.jdbcUrl(), url.user(), url.password());
-                Statement st = c.createStatement()) {
-            st.execute(sql);
-        } catch (Exception e) {
-            throw new IllegalStateException(sql + ": " + e.getMessage(), e);
-        }
     }
 
     private static boolean dockerAvailable() {

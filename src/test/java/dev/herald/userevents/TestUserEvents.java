@@ -10,27 +10,15 @@ import dev.herald.testing.TestServer;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 class TestUserEvents {
-    static TestServer server;
-    static Api api;
-
-    @BeforeAll
-    static void start() {
-        server = TestServer.start();
-        api = server.api();
-    }
-
-    @AfterAll
-    static void stop() {
-        server.close();
-    }
+    @RegisterExtension
+    static final TestServer server = TestServer.replicas(1);
 
     @Test
-    void published_events_arrive_live_with_dense_cursors_and_api_shape() {
+    void published_events_arrive_live_with_dense_cursors_and_api_shape(Api api) {
         String token = api.userToken("acme", "live-user");
         try (SseClient sse = api.sse("/api/v1/events", token)) {
             assertEquals(200, sse.status);
@@ -66,7 +54,7 @@ class TestUserEvents {
     }
 
     @Test
-    void without_a_cursor_the_stream_starts_at_now() {
+    void without_a_cursor_the_stream_starts_at_now(Api api) {
         String token = api.userToken("acme", "now-user");
         api.post("/api/v1/users/now-user/events", token, Map.of("type", "old.one"));
         try (SseClient sse = api.sse("/api/v1/events", token)) {
@@ -79,7 +67,7 @@ class TestUserEvents {
     }
 
     @Test
-    void a_body_postgresql_cannot_store_is_a_400_not_a_500() {
+    void a_body_postgresql_cannot_store_is_a_400_not_a_500(Api api) {
         String token = api.userToken("acme", "nul-user");
         for (String body : new String[] {
             "{\"type\":\"a.b\",\"data\":{\"k\":\"x\\u0000y\"}}",

@@ -13,9 +13,8 @@ import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /**
  * User event streams across three replicas on one database: published through one replica,
@@ -23,17 +22,8 @@ import org.junit.jupiter.api.Test;
  * race on two replicas, when a client resumes on a third, and when a listener is killed.
  */
 class TestUserEventsAcrossReplicas {
-    static TestServer server;
-
-    @BeforeAll
-    static void start() {
-        server = TestServer.start(3);
-    }
-
-    @AfterAll
-    static void stop() {
-        server.close();
-    }
+    @RegisterExtension
+    static final TestServer server = TestServer.replicas(3);
 
     static Api api(int i) {
         return server.api(i);
