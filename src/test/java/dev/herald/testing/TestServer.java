@@ -30,7 +30,7 @@ import org.junit.jupiter.api.extension.ParameterResolver;
  * A test that needs a server of its own opens one with {@link #start} in try-with-resources.
  */
 public final class TestServer implements AutoCloseable, BeforeAllCallback, AfterAllCallback, ParameterResolver {
-    public static final String ADMIN_TOKEN = "test-operator-token-0123456789";
+    public static final String ADMIN_TOKEN = "test-operator-token-0123456789-abcdefgh";
 
     private final int initialReplicas;
     private final UnaryOperator<Settings.Builder> tune;
