@@ -71,12 +71,13 @@ function cookieToken(name = DEFAULTS.cookieName) {
 
 /**
  * A link target that is safe to render: an absolute http(s) URL or a reference without a scheme
- * (resolved against the page). Anything else (javascript:, data:, whitespace or control
- * characters, backslashes) gives null.
+ * (resolved against the page). Anything else (javascript:, data:, scheme-relative //host/x,
+ * whitespace or control characters, backslashes) gives null.
  */
 function safeUrl(url, base) {
   if (typeof url !== 'string' || url === '' || url.length > 2048) return null;
   if (/[\u0000-\u0020\u007f-\u009f\\]/.test(url)) return null;
+  if (url.startsWith('//')) return null; // scheme-relative: another site, disguised as a path
   let resolved;
   try {
     resolved = new URL(url, base || (typeof location !== 'undefined' ? location.href : 'http://invalid/'));
@@ -291,6 +292,12 @@ class Subscription {
     for (const name of this._events) if (name !== 'error' && name !== 'reset') es.addEventListener(name, onMessage);
     es.addEventListener('reset', (e) => {
       if (this._es !== es) return;
+      // The server's reset carries no id; an event named `reset` with an id is a stored event
+      // (types `reset` and `error` are reserved, but older ones may remain): data, not a reset.
+      if ((e.lastEventId || '') !== lastId) {
+        onMessage(e);
+        return;
+      }
       const info = parseData(e.data);
       this._reset(info && typeof info === 'object' ? info : { reason: 'reset' });
     });

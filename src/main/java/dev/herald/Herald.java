@@ -100,12 +100,21 @@ public final class Herald implements AutoCloseable {
         // Tokens. A revocation ends the token's streams on every replica: broadcast as a
         // control ping, with a poll of recent revocations as the backstop for lost pings.
         TokenStore tokens = new TokenStore(db.dsl());
-        Auth auth = new Auth(tokens, prefix -> publisher.notify(Ping.control("revoke", prefix)));
+        Auth auth = new Auth(tokens, prefix -> publisher.notify(Ping.control("revoke", prefix)), settings.limits());
         this.sessions = new Sessions(settings.streams().slowClientTimeout(), metrics);
         auth.onRevoked(sessions::closeByToken);
         listener.onControl("revoke", auth::revoked);
         this.revocationPoller = new RevocationPoller(tokens, auth, Duration.ofSeconds(2));
         auth.bootstrap(settings.adminToken());
+        // Other replicas may have remembered HERALD_ADMIN_TOKEN as unknown: it works at once there too.
+        listener.onControl("token", auth::known);
+        if (settings.adminToken() != null) {
+            try {
+                publisher.notify(Ping.control("token", Auth.key(settings.adminToken())));
+            } catch (RuntimeException e) {
+                log.warn("could not announce the operator token to other replicas: {}", e.getMessage());
+            }
+        }
 
         // SSE for every stream kind, behind one gate: the per-user replay budget.
         Settings.Replay replay = settings.replay();
@@ -119,7 +128,8 @@ public final class Herald implements AutoCloseable {
                 budget,
                 settings.streams().sseRetryMillis(),
                 settings.streams().heartbeat().toMillis(),
-                metrics);
+                metrics,
+                settings.limits().maxStreamsPerUser());
 
         // Engine upkeep: retention for the kinds that are retained.
         Set<StreamKind> retained =
@@ -144,6 +154,12 @@ public final class Herald implements AutoCloseable {
                 .description("Events deleted by this replica's retention janitor")
                 .register(metrics.registry());
         configs.registerMetrics(metrics);
+        metrics.functionCounter(
+                "herald_token_lookups", "Token lookups that reached the database (cache misses)", tokens::lookups);
+        metrics.functionCounter(
+                "herald_auth_throttled",
+                "Requests refused with 429 because their address failed authentication too often",
+                auth::throttled);
         // Pool usage (hikaricp_connections_active/idle/pending/max, acquire times). A pool
         // serves one registry: a Database reused by a second Herald keeps the first's.
         if (db.pool().getMetricRegistry() == null) db.pool().setMetricRegistry(metrics.registry());
@@ -164,6 +180,11 @@ public final class Herald implements AutoCloseable {
         long maxBody = http.maxBodyBytes();
         long idle = Math.max(30_000, settings.streams().heartbeat().toMillis() * 2 + 5_000);
         this.app = WebServer.create(http.host(), http.port(), idle, cfg -> {
+            // nosniff on everything; API answers are never cached (SSE and pages set their own).
+            cfg.routes.before(ctx -> {
+                ctx.header("X-Content-Type-Options", "nosniff");
+                ctx.header("Cache-Control", "no-store");
+            });
             new OpsRoutes(db, listener, metrics).register(cfg.routes);
             new AdminRoutes(auth, tokens, maxBody).register(cfg.routes);
             new UserEventRoutes(auth, publisher, idempotency, events, sse, metrics, maxBody).register(cfg.routes);

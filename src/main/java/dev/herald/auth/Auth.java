@@ -3,6 +3,7 @@ package dev.herald.auth;
 import com.github.benmanes.caffeine.cache.Cache;
 import com.github.benmanes.caffeine.cache.Caffeine;
 import dev.herald.http.ApiException;
+import dev.herald.settings.Settings;
 import io.javalin.http.Context;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
@@ -10,6 +11,7 @@ import java.security.NoSuchAlgorithmException;
 import java.security.SecureRandom;
 import java.time.Duration;
 import java.util.HexFormat;
+import java.util.Optional;
 import java.util.Set;
 import java.util.function.Consumer;
 import org.slf4j.Logger;
@@ -18,7 +20,8 @@ import org.slf4j.LoggerFactory;
 /**
  * Authenticates requests by bearer token (and, on SSE endpoints, the {@code herald_token}
  * cookie or {@code access_token} query parameter, since EventSource cannot set headers).
- * Validated tokens are cached briefly; a revocation evicts at once on every replica.
+ * Validated tokens are cached briefly; a revocation evicts at once on every replica. Unknown
+ * tokens and failures per client address are limited by an {@link AuthGuard}.
  */
 public final class Auth {
     private static final Logger log = LoggerFactory.getLogger(Auth.class);
@@ -36,11 +39,33 @@ public final class Auth {
     private volatile Consumer<String> onRevoked = prefix -> {};
 
     private final Consumer<String> broadcast;
+    private final AuthGuard guard;
 
     /** {@code broadcast} tells every replica of a revocation (a control ping); best effort. */
     public Auth(TokenStore store, Consumer<String> broadcast) {
+        this(store, broadcast, Settings.defaults().limits());
+    }
+
+    /** The same, with the failure budget per client address of {@code limits}. */
+    public Auth(TokenStore store, Consumer<String> broadcast, Settings.Limits limits) {
         this.store = store;
         this.broadcast = broadcast;
+        this.guard = new AuthGuard(limits.authFailures(), limits.authFailureWindow());
+    }
+
+    /** The cache key of a raw token (its SHA-256, hex): what {@link #known} is told. */
+    public static String key(String token) {
+        return hex(hash(token));
+    }
+
+    /** A token with this key exists now (e.g. HERALD_ADMIN_TOKEN set on another replica). */
+    public void known(String key) {
+        guard.forgetUnknown(key);
+    }
+
+    /** Requests refused with 429 because their address failed authentication too often. */
+    public long throttled() {
+        return guard.throttled();
     }
 
     /** Called with a revoked token's prefix (locally or from another replica's ping). */
@@ -55,30 +80,44 @@ public final class Auth {
             token = ctx.queryParam("access_token");
             if (token == null || token.isEmpty()) token = ctx.cookie("herald_token");
         }
-        if (token == null || token.isEmpty())
-            throw ApiException.unauthorized("missing token: send 'Authorization: Bearer <token>'");
-        if (token.length() > 512) throw ApiException.unauthorized("invalid token");
+        if (token == null || token.isEmpty()) throw failed(ctx, "missing token: send 'Authorization: Bearer <token>'");
+        if (token.length() > 512) throw failed(ctx, "invalid token");
         String key = hex(hash(token));
         Principal p = cache.getIfPresent(key);
         if (p != null) return p;
-        p = store.findActive(hash(token)).orElseThrow(() -> ApiException.unauthorized("invalid or revoked token"));
+        // An address over its failure budget (and a token that failed lately) costs no query.
+        guard.admit(ctx.req().getRemoteAddr());
+        if (guard.knownUnknown(key)) throw failed(ctx, "invalid or revoked token");
+        p = store.findActive(hash(token)).orElse(null);
+        if (p == null) {
+            guard.rememberUnknown(key);
+            throw failed(ctx, "invalid or revoked token");
+        }
         cache.put(key, p);
         return p;
     }
 
-    private static String bearer(Context ctx) {
+    /** A 401, or 429 once the client's address is over its failure budget. */
+    private ApiException failed(Context ctx, String message) {
+        return guard.failed(ctx.req().getRemoteAddr(), ApiException.unauthorized(message));
+    }
+
+    private String bearer(Context ctx) {
         String h = ctx.header("Authorization");
         if (h == null) return null;
         h = h.trim();
         if (h.regionMatches(true, 0, "Bearer ", 0, 7)) return h.substring(7).trim();
-        throw ApiException.unauthorized("the Authorization header must be 'Bearer <token>'");
+        throw failed(ctx, "the Authorization header must be 'Bearer <token>'");
     }
 
     /** Mints a token; the raw token is returned once and never stored. */
     public String mint(String tenant, String user, Set<Scope> scopes) {
         for (int attempt = 0; attempt < 5; attempt++) {
             String token = randomToken();
-            if (store.insert(token.substring(0, PREFIX_LENGTH), hash(token), tenant, user, scopes, false)) return token;
+            if (store.insert(token.substring(0, PREFIX_LENGTH), hash(token), tenant, user, scopes, false)) {
+                guard.forgetUnknown(hex(hash(token)));
+                return token;
+            }
         }
         throw new IllegalStateException("could not find a free token prefix");
     }
@@ -103,28 +142,20 @@ public final class Auth {
     }
 
     /**
-     * The operator's bootstrap token: HERALD_ADMIN_TOKEN if set (rotating out any older one),
-     * else one generated on first start and printed once.
+     * The operator's bootstrap token: HERALD_ADMIN_TOKEN if set (at least 32 characters; stored
+     * under a random prefix, never one taken from the secret; an earlier value set again is
+     * reinstated; any other operator token is revoked), else one generated on the first start
+     * and printed once. Runs under an advisory lock: replicas starting at once on a fresh
+     * database generate (and print) one token between them.
      */
     public void bootstrap(String configured) {
-        if (configured != null) {
-            if (configured.length() < 16) {
-                throw new IllegalArgumentException("HERALD_ADMIN_TOKEN must be at least 16 characters long");
-            }
-            byte[] h = hash(configured);
-            if (!store.exists(h)
-                    && !store.insert(
-                            configured.substring(0, PREFIX_LENGTH), h, null, null, Set.of(Scope.values()), true)) {
-                throw new IllegalArgumentException(
-                        "HERALD_ADMIN_TOKEN's first 8 characters equal another token's prefix; choose another token");
-            }
-            int rotated = store.revokeOtherOperators(h);
-            if (rotated > 0) log.info("revoked {} older operator token(s): HERALD_ADMIN_TOKEN changed", rotated);
-            return;
+        if (configured != null && configured.length() < Settings.MIN_ADMIN_TOKEN_LENGTH) {
+            throw new IllegalArgumentException(
+                    "HERALD_ADMIN_TOKEN must be at least " + Settings.MIN_ADMIN_TOKEN_LENGTH + " characters long");
         }
-        if (store.operatorExists()) return;
-        String token = randomToken();
-        store.insert(token.substring(0, PREFIX_LENGTH), hash(token), null, null, Set.of(Scope.values()), true);
+        String generated = store.underBootstrapLock(s -> configured != null ? configure(s, configured) : generate(s));
+        if (configured != null) guard.forgetUnknown(hex(hash(configured)));
+        if (generated == null) return;
         String banner = """
 
                 ================================================================
@@ -135,9 +166,44 @@ public final class Auth {
                  Store it now; only its hash is kept. Set HERALD_ADMIN_TOKEN to
                  choose your own instead.
                 ================================================================
-                """.formatted(token);
+                """.formatted(generated);
         System.out.println(banner);
         System.out.flush();
+    }
+
+    private String configure(TokenStore s, String configured) {
+        byte[] h = hash(configured);
+        Optional<Boolean> operator = s.operatorFlag(h);
+        if (operator.isPresent() && !operator.get()) {
+            throw new IllegalArgumentException("HERALD_ADMIN_TOKEN equals a tenant token; choose another token");
+        }
+        if (operator.isPresent()) {
+            if (s.reinstateOperator(h)) log.info("reinstated the operator token: HERALD_ADMIN_TOKEN set back to it");
+            // Stored before prefixes were random: its prefix was the secret's first characters.
+            String old = configured.substring(0, PREFIX_LENGTH);
+            if (s.reprefix(h, old, randomToken().substring(0, PREFIX_LENGTH)))
+                log.info("gave the operator token a random prefix");
+        } else {
+            boolean inserted = false;
+            for (int attempt = 0; attempt < 5 && !inserted; attempt++) {
+                String prefix = randomToken().substring(0, PREFIX_LENGTH);
+                inserted = s.insert(prefix, h, null, null, Set.of(Scope.values()), true);
+            }
+            if (!inserted) throw new IllegalStateException("could not find a free token prefix");
+        }
+        int rotated = s.revokeOtherOperators(h);
+        if (rotated > 0) log.info("revoked {} older operator token(s): HERALD_ADMIN_TOKEN changed", rotated);
+        return null;
+    }
+
+    private String generate(TokenStore s) {
+        if (s.operatorExists()) return null;
+        for (int attempt = 0; attempt < 5; attempt++) {
+            String token = randomToken();
+            if (s.insert(token.substring(0, PREFIX_LENGTH), hash(token), null, null, Set.of(Scope.values()), true))
+                return token;
+        }
+        throw new IllegalStateException("could not find a free token prefix");
     }
 
     private String randomToken() {

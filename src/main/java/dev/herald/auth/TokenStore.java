@@ -9,18 +9,42 @@ import java.util.EnumSet;
 import java.util.List;
 import java.util.Optional;
 import java.util.Set;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.Function;
 import org.jooq.DSLContext;
 import org.jooq.Record;
 
 /** Tokens and tenants in the database. Only SHA-256 hashes of tokens are stored. */
 public final class TokenStore {
+    /** The advisory lock that serializes operator bootstrap across replicas ("herald" + 1). */
+    static final long BOOTSTRAP_LOCK = 0x6865_7261_6c64_0001L;
+
     private final DSLContext db;
+    private final AtomicLong lookups = new AtomicLong();
 
     public TokenStore(DSLContext db) {
         this.db = db;
     }
 
+    /** Token lookups that reached the database (cache misses, negative cache included). */
+    public long lookups() {
+        return lookups.get();
+    }
+
+    /**
+     * Runs {@code work} in one transaction holding the bootstrap advisory lock: replicas that
+     * start at once on a fresh database bootstrap one after the other, so only one generates.
+     */
+    <T> T underBootstrapLock(Function<TokenStore, T> work) {
+        return db.transactionResult(tx -> {
+            DSLContext t = tx.dsl();
+            t.execute("SELECT pg_advisory_xact_lock(?)", BOOTSTRAP_LOCK);
+            return work.apply(new TokenStore(t));
+        });
+    }
+
     public Optional<Principal> findActive(byte[] hash) {
+        lookups.incrementAndGet();
         Record r = db.select(TOKENS.PREFIX, TOKENS.TENANT, TOKENS.USER_ID, TOKENS.SCOPES, TOKENS.OPERATOR)
                 .from(TOKENS)
                 .where(TOKENS.HASH.eq(hash).and(TOKENS.REVOKED_AT.isNull()))
@@ -70,6 +94,35 @@ public final class TokenStore {
 
     public boolean exists(byte[] hash) {
         return db.fetchExists(TOKENS, TOKENS.HASH.eq(hash));
+    }
+
+    /** Whether the token with this hash is an operator token; empty if there is none. */
+    Optional<Boolean> operatorFlag(byte[] hash) {
+        return db.select(TOKENS.OPERATOR)
+                .from(TOKENS)
+                .where(TOKENS.HASH.eq(hash))
+                .fetchOptional(TOKENS.OPERATOR);
+    }
+
+    /** Un-revokes the operator token with this hash; true if it was revoked. */
+    boolean reinstateOperator(byte[] hash) {
+        return db.update(TOKENS)
+                        .setNull(TOKENS.REVOKED_AT)
+                        .where(TOKENS.HASH
+                                .eq(hash)
+                                .and(TOKENS.OPERATOR.isTrue())
+                                .and(TOKENS.REVOKED_AT.isNotNull()))
+                        .execute()
+                == 1;
+    }
+
+    /** Gives the token with this hash a new prefix if its prefix is {@code old}; true if changed. */
+    boolean reprefix(byte[] hash, String old, String fresh) {
+        return db.update(TOKENS)
+                        .set(TOKENS.PREFIX, fresh)
+                        .where(TOKENS.HASH.eq(hash).and(TOKENS.PREFIX.eq(old)))
+                        .execute()
+                == 1;
     }
 
     /** Revokes every operator token except the given one (HERALD_ADMIN_TOKEN rotated). */

@@ -31,6 +31,7 @@ public final class JsonErrorHandler extends ErrorHandler {
         if (status < 400) status = 500;
         response.setStatus(status);
         response.getHeaders().put(HttpHeader.CACHE_CONTROL, "no-store");
+        response.getHeaders().put("X-Content-Type-Options", "nosniff");
         // Jetty closes the connection after a request it could not parse, without saying so:
         // a pooling client then sends its next request into the closed connection ("received
         // no bytes"). Say it. Found by the hostile-input test.

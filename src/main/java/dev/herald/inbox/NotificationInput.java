@@ -74,7 +74,7 @@ public record NotificationInput(String title, String content, String icon, List<
             String url = string(a, "url", true, at + ".url");
             if (!urlAllowed(url)) {
                 throw invalid("'" + at
-                        + ".url' must be an http(s) URL or a relative path (no other scheme, no spaces or control characters), at most "
+                        + ".url' must be an http(s) URL or a relative path (no other scheme, no '//host' scheme-relative URL, no spaces or control characters), at most "
                         + MAX_URL + " characters");
             }
             out.addObject().put("label", label).put("url", url);
@@ -84,7 +84,8 @@ public record NotificationInput(String title, String content, String icon, List<
 
     /**
      * An action link: absolute http(s) with a host, or a reference without any scheme (a
-     * relative path). Whitespace, control characters and backslashes are refused because
+     * relative path). A scheme-relative reference ({@code //evil.example/x}) is refused: it
+     * leaves the page's site like an absolute URL but hides it. Whitespace, control characters and backslashes are refused because
      * browsers strip or rewrite them ("java\nscript:" would run as javascript:).
      */
     static boolean urlAllowed(String url) {
@@ -95,7 +96,7 @@ public record NotificationInput(String title, String content, String icon, List<
             if (c <= 0x20 || c == 0x7f || c == '\\') return false;
         }
         if (SCHEME.matcher(url).find()) return HTTP.matcher(url).find();
-        return true;
+        return !url.startsWith("//");
     }
 
     private static String string(JsonNode node, String field, boolean required) {

@@ -18,7 +18,8 @@ public record Settings(
         Watchdog watchdog,
         Retention retention,
         Replay replay,
-        Publishing publishing) {
+        Publishing publishing,
+        Limits limits) {
 
     /** The HTTP port: HERALD_HOST, HERALD_PORT, HERALD_MAX_BODY_BYTES. */
     public record Http(String host, int port, long maxBodyBytes) {}
@@ -59,6 +60,15 @@ public record Settings(
      */
     public record Publishing(Duration lockTimeout, int slowLane) {}
 
+    /**
+     * Abuse limits: at most {@code maxStreamsPerUser} open SSE streams per user and replica
+     * (HERALD_MAX_STREAMS_PER_USER, default 64; a tenant-wide token counts as its own user);
+     * at most {@code authFailures} failed authentications (401) per client address per
+     * {@code authFailureWindow} (HERALD_AUTH_FAILURES, default 20, 0 = unlimited;
+     * HERALD_AUTH_FAILURE_WINDOW, default PT10S), then 429 for that address.
+     */
+    public record Limits(int maxStreamsPerUser, int authFailures, Duration authFailureWindow) {}
+
     public static Settings defaults() {
         return new Settings(
                 new Http("0.0.0.0", 8080, 64 * 1024),
@@ -68,7 +78,8 @@ public record Settings(
                 new Watchdog(Duration.ofSeconds(1), Duration.ofSeconds(3)),
                 new Retention(Duration.ofDays(7), Duration.ofMinutes(1), 1000),
                 new Replay(60, 100_000, Duration.ofMinutes(1)),
-                new Publishing(Duration.ofSeconds(2), 4));
+                new Publishing(Duration.ofSeconds(2), 4),
+                new Limits(64, 20, Duration.ofSeconds(10)));
     }
 
     public static Settings fromEnv(Map<String, String> env) {
@@ -84,7 +95,7 @@ public record Settings(
                         Path.of(env.getOrDefault(
                                 "HERALD_DATA_DIR", d.storage.dataDir().toString())),
                         e.integer("HERALD_POOL_SIZE", d.storage.poolSize(), 2, 500)),
-                e.text("HERALD_ADMIN_TOKEN"),
+                adminToken(e.text("HERALD_ADMIN_TOKEN")),
                 new Streams(
                         e.duration("HERALD_HEARTBEAT", d.streams.heartbeat()),
                         e.integer("HERALD_SSE_RETRY_MS", (int) d.streams.sseRetryMillis(), 0, 3_600_000),
@@ -103,7 +114,22 @@ public record Settings(
                         e.duration("HERALD_REPLAY_WINDOW", d.replay.window())),
                 new Publishing(
                         e.duration("HERALD_LOCK_TIMEOUT", d.publishing.lockTimeout()),
-                        e.integer("HERALD_SLOW_LANE", d.publishing.slowLane(), 1, 1_000)));
+                        e.integer("HERALD_SLOW_LANE", d.publishing.slowLane(), 1, 1_000)),
+                new Limits(
+                        e.integer("HERALD_MAX_STREAMS_PER_USER", d.limits.maxStreamsPerUser(), 1, 1_000_000),
+                        e.integer("HERALD_AUTH_FAILURES", d.limits.authFailures(), 0, 1_000_000),
+                        e.duration("HERALD_AUTH_FAILURE_WINDOW", d.limits.authFailureWindow())));
+    }
+
+    /** The shortest HERALD_ADMIN_TOKEN accepted. */
+    public static final int MIN_ADMIN_TOKEN_LENGTH = 32;
+
+    private static String adminToken(String token) {
+        if (token != null && token.length() < MIN_ADMIN_TOKEN_LENGTH) {
+            throw new IllegalArgumentException("HERALD_ADMIN_TOKEN must be at least " + MIN_ADMIN_TOKEN_LENGTH
+                    + " characters long (it has " + token.length() + "); generate one with: openssl rand -hex 24");
+        }
+        return token;
     }
 
     /** A copy with some values changed: {@code s.with(b -> b.port(0).adminToken("…"))}. */
@@ -121,6 +147,7 @@ public record Settings(
         private Retention retention;
         private Replay replay;
         private Publishing publishing;
+        private Limits limits;
 
         private Builder(Settings s) {
             http = s.http;
@@ -131,6 +158,7 @@ public record Settings(
             retention = s.retention;
             replay = s.replay;
             publishing = s.publishing;
+            limits = s.limits;
         }
 
         public Builder host(String host) {
@@ -213,8 +241,18 @@ public record Settings(
             return this;
         }
 
+        public Builder maxStreamsPerUser(int max) {
+            limits = new Limits(max, limits.authFailures(), limits.authFailureWindow());
+            return this;
+        }
+
+        public Builder authFailures(int failures, Duration window) {
+            limits = new Limits(limits.maxStreamsPerUser(), failures, window);
+            return this;
+        }
+
         public Settings build() {
-            return new Settings(http, storage, adminToken, streams, watchdog, retention, replay, publishing);
+            return new Settings(http, storage, adminToken, streams, watchdog, retention, replay, publishing, limits);
         }
     }
 

@@ -1,6 +1,7 @@
 package dev.herald.sse;
 
 import java.time.Duration;
+import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import org.slf4j.Logger;
@@ -14,6 +15,9 @@ public final class Sessions implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(Sessions.class);
 
     private final Set<SseSession> open = ConcurrentHashMap.newKeySet();
+    /** Open (and opening) streams per owner: a user, or a tenant-wide token. */
+    private final Map<String, Integer> perOwner = new ConcurrentHashMap<>();
+
     private final long slowNanos;
     private final SseMetrics metrics;
     private final Thread sweeper;
@@ -33,6 +37,28 @@ public final class Sessions implements AutoCloseable {
 
     void remove(SseSession s) {
         open.remove(s);
+    }
+
+    /** Takes one of the owner's {@code max} stream slots; false if all are taken. */
+    boolean claim(String owner, int max) {
+        boolean[] ok = {false};
+        perOwner.compute(owner, (k, n) -> {
+            int have = n == null ? 0 : n;
+            if (have >= max) return n;
+            ok[0] = true;
+            return have + 1;
+        });
+        return ok[0];
+    }
+
+    /** Gives back a slot {@link #claim} took. */
+    void release(String owner) {
+        perOwner.computeIfPresent(owner, (k, n) -> n <= 1 ? null : n - 1);
+    }
+
+    /** The owner's open streams on this replica. */
+    public int streamsOf(String owner) {
+        return perOwner.getOrDefault(owner, 0);
     }
 
     public int count() {

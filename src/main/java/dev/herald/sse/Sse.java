@@ -12,6 +12,7 @@ import io.javalin.http.Handler;
 import jakarta.servlet.http.HttpServletResponse;
 import java.io.IOException;
 import java.io.OutputStream;
+import java.util.Map;
 import java.util.function.Function;
 import java.util.function.Predicate;
 import org.eclipse.jetty.ee10.servlet.ServletContextRequest;
@@ -32,6 +33,8 @@ public final class Sse {
     private final SseMetrics metrics;
     /** Limits reconnects and replay per user ({@link ReplayBudget}), or {@link ReplayGate#OPEN}. */
     private final ReplayGate replayGate;
+    /** Open streams allowed per user (or tenant-wide token) on this replica. */
+    private final int maxStreamsPerUser;
 
     public Sse(
             Hub hub,
@@ -40,6 +43,18 @@ public final class Sse {
             long retryMillis,
             long heartbeatMillis,
             SseMetrics metrics) {
+        this(hub, sessions, replayGate, retryMillis, heartbeatMillis, metrics, Integer.MAX_VALUE);
+    }
+
+    public Sse(
+            Hub hub,
+            Sessions sessions,
+            ReplayGate replayGate,
+            long retryMillis,
+            long heartbeatMillis,
+            SseMetrics metrics,
+            int maxStreamsPerUser) {
+        this.maxStreamsPerUser = maxStreamsPerUser;
         this.replayGate = replayGate;
         this.hub = hub;
         this.sessions = sessions;
@@ -115,10 +130,37 @@ public final class Sse {
         return null;
     }
 
+    /**
+     * Whose streams count together against HERALD_MAX_STREAMS_PER_USER: a user's (any of its
+     * tokens), or a tenant-wide token's own.
+     */
+    static String owner(Principal p) {
+        return p.user() != null
+                ? "u\u0000" + p.tenant() + "\u0000" + p.user()
+                : "t\u0000" + p.tenant() + "\u0000" + p.tokenPrefix();
+    }
+
     private void serve(Context ctx, Target target) throws IOException, InterruptedException {
         Long requested = requestedCursor(ctx);
         if (sessions.shuttingDown())
             throw ApiException.unavailable("server is shutting down; reconnect to another replica");
+        String owner = owner(target.principal());
+        if (!sessions.claim(owner, maxStreamsPerUser)) {
+            throw new ApiException(
+                    429,
+                    "too_many_streams",
+                    "this user already has " + maxStreamsPerUser
+                            + " open streams on this server; close one (HERALD_MAX_STREAMS_PER_USER)",
+                    Map.of("Retry-After", "10"));
+        }
+        try {
+            serveClaimed(ctx, target, requested);
+        } finally {
+            sessions.release(owner);
+        }
+    }
+
+    private void serveClaimed(Context ctx, Target target, Long requested) throws IOException, InterruptedException {
         ReplayGate gate = replayGate;
         gate.connect(target.principal()); // 429 in a reconnect storm
         HttpServletResponse res = ctx.res();

@@ -24,6 +24,7 @@ import io.javalin.config.RoutesConfig;
 import io.javalin.http.Context;
 import java.time.format.DateTimeFormatter;
 import java.util.List;
+import java.util.Set;
 import java.util.regex.Pattern;
 
 /**
@@ -32,6 +33,8 @@ import java.util.regex.Pattern;
  */
 public final class UserEventRoutes {
     public static final Pattern TYPE = Pattern.compile("[a-z0-9_.-]{1,128}");
+    /** Event names the SSE protocol itself uses: a stream's {@code reset}, EventSource's {@code error}. */
+    public static final Set<String> RESERVED_TYPES = Set.of("reset", "error");
 
     private final Auth auth;
     private final Publisher publisher;
@@ -93,6 +96,11 @@ public final class UserEventRoutes {
         p.requireMayActFor(user);
         Body body = Body.read(ctx, maxBody);
         String type = body.text("type", TYPE, "1-128 characters of [a-z0-9_.-]");
+        if (RESERVED_TYPES.contains(type)) {
+            throw ApiException.badRequest(
+                    "reserved_type",
+                    "'" + type + "' is reserved (reset and error are the stream's own events); choose another type");
+        }
         JsonNode data = body.optAny("data");
         StreamKey key = stream(p.tenantOrThrow(), user);
         String json = data == null ? "{}" : data.toString();

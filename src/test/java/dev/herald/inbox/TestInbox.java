@@ -193,6 +193,8 @@ class TestInbox {
                 "http://",
                 "/path with space",
                 "\\\\evil.example.com",
+                "//evil.example/x",
+                "///evil.example/x",
                 "",
                 "/" + "a".repeat(2048))) {
             cases.put(Map.of("title", "t", "actions", List.of(Map.of("label", "go", "url", bad))), "invalid_field");

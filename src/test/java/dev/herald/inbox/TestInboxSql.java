@@ -282,6 +282,9 @@ class TestInboxSql {
                 "#f",
                 "1abc:x",
                 "//cdn.example.com/x",
+                "//evil.example/x",
+                "///x",
+                "/./x",
                 "javascript:alert(1)",
                 "JAVASCRIPT:x",
                 "data:x",
@@ -312,6 +315,23 @@ class TestInboxSql {
                 Object sql = Sql.value(c, "SELECT herald.inbox_url_ok(?)", u);
                 assertEquals(NotificationInput.urlAllowed(u), sql, "url " + u.replace("\n", "\\n"));
             }
+        }
+    }
+
+    @Test
+    void a_scheme_relative_action_url_is_refused_in_sql_and_java_alike() throws Exception {
+        assertFalse(NotificationInput.urlAllowed("//evil.example/x"));
+        try (Connection c = connect()) {
+            assertEquals(false, call(c, "SELECT herald.inbox_url_ok('//evil.example/x')"));
+            assertEquals(true, call(c, "SELECT herald.inbox_url_ok('/x')"));
+            SQLException ex = assertThrows(
+                    SQLException.class,
+                    () -> call(
+                            c,
+                            "SELECT herald.notify_inbox('acme', 'u', 't', NULL, NULL, NULL, ?::jsonb)",
+                            "[{\"label\":\"go\",\"url\":\"//evil.example/x\"}]"));
+            assertEquals("22023", ex.getSQLState(), ex.getMessage());
+            c.rollback();
         }
     }
 }

@@ -59,4 +59,32 @@ class TestSettings {
                 Duration.ofSeconds(5),
                 Settings.fromEnv(Map.of("HERALD_HEARTBEAT", "PT5S")).streams().heartbeat());
     }
+
+    @Test
+    void abuse_limits_default_to_64_streams_and_20_failures_per_10_seconds_and_come_from_the_environment() {
+        assertEquals(
+                new Settings.Limits(64, 20, Duration.ofSeconds(10)),
+                Settings.fromEnv(Map.of()).limits());
+        Settings c = Settings.fromEnv(Map.of(
+                "HERALD_MAX_STREAMS_PER_USER", "5",
+                "HERALD_AUTH_FAILURES", "0",
+                "HERALD_AUTH_FAILURE_WINDOW", "PT1M"));
+        assertEquals(new Settings.Limits(5, 0, Duration.ofMinutes(1)), c.limits());
+        assertThrows(
+                IllegalArgumentException.class, () -> Settings.fromEnv(Map.of("HERALD_MAX_STREAMS_PER_USER", "0")));
+        assertThrows(IllegalArgumentException.class, () -> Settings.fromEnv(Map.of("HERALD_AUTH_FAILURES", "-1")));
+        Settings tuned = Settings.defaults().with(b -> b.maxStreamsPerUser(2).authFailures(3, Duration.ofSeconds(4)));
+        assertEquals(new Settings.Limits(2, 3, Duration.ofSeconds(4)), tuned.limits());
+        assertEquals(Settings.defaults().replay(), tuned.replay());
+    }
+
+    @Test
+    void an_admin_token_must_have_at_least_32_characters() {
+        var e = assertThrows(
+                IllegalArgumentException.class, () -> Settings.fromEnv(Map.of("HERALD_ADMIN_TOKEN", "a".repeat(31))));
+        assertTrue(e.getMessage().contains("at least 32"), e.getMessage());
+        assertEquals(
+                "a".repeat(32),
+                Settings.fromEnv(Map.of("HERALD_ADMIN_TOKEN", "a".repeat(32))).adminToken());
+    }
 }

@@ -30,7 +30,7 @@ import org.junit.jupiter.api.extension.ParameterResolver;
  * A test that needs a server of its own opens one with {@link #start} in try-with-resources.
  */
 public final class TestServer implements AutoCloseable, BeforeAllCallback, AfterAllCallback, ParameterResolver {
-    public static final String ADMIN_TOKEN = "test-operator-token-0123456789";
+    public static final String ADMIN_TOKEN = "test-operator-token-0123456789-abcdefgh";
 
     private final int initialReplicas;
     private final UnaryOperator<Settings.Builder> tune;
@@ -68,7 +68,11 @@ public final class TestServer implements AutoCloseable, BeforeAllCallback, After
         return start(1);
     }
 
-    /** The settings every test replica starts from: fast watchdog, quick slow-client drops. */
+    /**
+     * The settings every test replica starts from: fast watchdog, quick slow-client drops, and
+     * the abuse limits off (tests send 401s and open streams of one token by the hundred on
+     * purpose; TestAbuseLimits sets them).
+     */
     public static Settings baseSettings(DatabaseUrl url) {
         return Settings.defaults()
                 .with(b -> b.port(0)
@@ -76,7 +80,9 @@ public final class TestServer implements AutoCloseable, BeforeAllCallback, After
                         .databaseUrl(url.jdbcUrl())
                         .adminToken(ADMIN_TOKEN)
                         .watchdog(Duration.ofMillis(300), Duration.ofMillis(1500))
-                        .slowClientTimeout(Duration.ofSeconds(3)));
+                        .slowClientTimeout(Duration.ofSeconds(3))
+                        .authFailures(0, Duration.ofSeconds(10))
+                        .maxStreamsPerUser(1_000_000));
     }
 
     /** This server's settings with further changes, for replicas a test starts itself. */

@@ -81,4 +81,32 @@ class TestUserEvents {
         assertEquals(
                 0, api.get("/api/v1/events/backlog", token).json().get("head").asLong(), "nothing written");
     }
+
+    @Test
+    void the_types_reset_and_error_are_reserved_over_http_and_in_sql() throws Exception {
+        String token = api.userToken("acme", "reserved");
+        for (String type : List.of("reset", "error")) {
+            Api.Response r = api.post("/api/v1/users/reserved/events", token, Map.of("type", type));
+            assertEquals(400, r.status(), r.toString());
+            assertEquals("reserved_type", r.errorCode());
+        }
+        assertEquals(
+                201,
+                api.post("/api/v1/users/reserved/events", token, Map.of("type", "reset.done"))
+                        .status());
+        try (java.sql.Connection c = dev.herald.testing.Sql.connect(server.databaseUrl())) {
+            for (String type : List.of("reset", "error")) {
+                java.sql.SQLException e = org.junit.jupiter.api.Assertions.assertThrows(
+                        java.sql.SQLException.class,
+                        () -> dev.herald.testing.Sql.scalar(
+                                c, "SELECT herald.publish_user_event('acme', 'reserved', ?, '{}'::jsonb)", type));
+                assertEquals("22023", e.getSQLState());
+                assertTrue(e.getMessage().contains("reserved"), e.getMessage());
+            }
+            assertEquals(
+                    2L,
+                    dev.herald.testing.Sql.scalar(
+                            c, "SELECT herald.publish_user_event('acme', 'reserved', 'error.seen', '{}'::jsonb)"));
+        }
+    }
 }

@@ -169,6 +169,8 @@ public final class Bench {
             // budget (60 connects a minute by default) would refuse most of them.
             env.put("HERALD_REPLAY_CONNECTS", "0");
             env.put("HERALD_REPLAY_ROWS", "0");
+            // Scenarios open many streams per user token: the per-user stream limit is off too.
+            env.put("HERALD_MAX_STREAMS_PER_USER", "1000000");
             boolean heraldParts = java.util.stream.Stream.of("latency", "rate", "idle", "connrate", "fanout", "reconnect")
                     .anyMatch(Bench::run);
             if (heraldParts) try (ServerProcess herald = ServerProcess.start("herald", env, "1g", Path.of("bench/target/herald-server.log"))) {

@@ -107,6 +107,7 @@ final class E2e {
         this.db = db;
         env.put("HERALD_DATABASE_URL", db.heraldUrl());
         env.put("HERALD_ADMIN_TOKEN", Scenarios.ADMIN);
+        env.put("HERALD_MAX_STREAMS_PER_USER", "1000000");
     }
 
     /** Every configuration in turn; a failed one is added to `failures` and the next still runs. */
