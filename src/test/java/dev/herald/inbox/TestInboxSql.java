@@ -321,12 +321,12 @@ class TestInboxSql {
     @Test
     void a_scheme_relative_action_url_is_refused_in_sql_and_java_alike() throws Exception {
         assertFalse(NotificationInput.urlAllowed("//evil.example/x"));
-        try (Connection c = connect()) {
-            assertEquals(false, call(c, "SELECT herald.inbox_url_ok('//evil.example/x')"));
-            assertEquals(true, call(c, "SELECT herald.inbox_url_ok('/x')"));
+        try (Connection c = Sql.connect(server.databaseUrl())) {
+            assertEquals(false, Sql.value(c, "SELECT herald.inbox_url_ok('//evil.example/x')"));
+            assertEquals(true, Sql.value(c, "SELECT herald.inbox_url_ok('/x')"));
             SQLException ex = assertThrows(
                     SQLException.class,
-                    () -> call(
+                    () -> Sql.value(
                             c,
                             "SELECT herald.notify_inbox('acme', 'u', 't', NULL, NULL, NULL, ?::jsonb)",
                             "[{\"label\":\"go\",\"url\":\"//evil.example/x\"}]"));

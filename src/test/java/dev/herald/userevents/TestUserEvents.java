@@ -83,7 +83,7 @@ class TestUserEvents {
     }
 
     @Test
-    void the_types_reset_and_error_are_reserved_over_http_and_in_sql() throws Exception {
+    void the_types_reset_and_error_are_reserved_over_http_and_in_sql(Api api) throws Exception {
         String token = api.userToken("acme", "reserved");
         for (String type : List.of("reset", "error")) {
             Api.Response r = api.post("/api/v1/users/reserved/events", token, Map.of("type", type));
