@@ -9,6 +9,7 @@ import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.security.SecureRandom;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.HexFormat;
 import java.util.Set;
 import java.util.function.Consumer;
@@ -26,6 +27,8 @@ public final class Auth {
             "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789".toCharArray();
     private static final int TOKEN_LENGTH = 40;
     public static final int PREFIX_LENGTH = 8;
+    /** A JWT (an RS256 signature alone is 342 characters) fits in the 8 KB of request headers. */
+    private static final int MAX_JWT_LENGTH = 8 * 1024;
 
     private final TokenStore store;
     private final SecureRandom random = new SecureRandom();
@@ -36,11 +39,19 @@ public final class Auth {
     private volatile Consumer<String> onRevoked = prefix -> {};
 
     private final Consumer<String> broadcast;
+    /** Verifies JWTs from the application's own issuer; null when none is configured. */
+    private final JwtVerifier jwt;
 
     /** {@code broadcast} tells every replica of a revocation (a control ping); best effort. */
     public Auth(TokenStore store, Consumer<String> broadcast) {
+        this(store, broadcast, null);
+    }
+
+    /** The same, also accepting JWTs that {@code jwt} verifies (null: opaque tokens only). */
+    public Auth(TokenStore store, Consumer<String> broadcast, JwtVerifier jwt) {
         this.store = store;
         this.broadcast = broadcast;
+        this.jwt = jwt;
     }
 
     /** Called with a revoked token's prefix (locally or from another replica's ping). */
@@ -57,12 +68,32 @@ public final class Auth {
         }
         if (token == null || token.isEmpty())
             throw ApiException.unauthorized("missing token: send 'Authorization: Bearer <token>'");
+        if (jwt != null && JwtVerifier.looksLikeJwt(token)) return jwt(token);
         if (token.length() > 512) throw ApiException.unauthorized("invalid token");
         String key = hex(hash(token));
         Principal p = cache.getIfPresent(key);
         if (p != null) return p;
         p = store.findActive(hash(token)).orElseThrow(() -> ApiException.unauthorized("invalid or revoked token"));
         cache.put(key, p);
+        return p;
+    }
+
+    /**
+     * A JWT, told from an opaque token by its shape before any database lookup. Verified ones
+     * are cached like opaque tokens, but never past their {@code exp}.
+     */
+    private Principal jwt(String token) {
+        if (token.length() > MAX_JWT_LENGTH) throw ApiException.invalidToken("invalid token: too long");
+        String key = hex(hash(token));
+        Principal p = cache.getIfPresent(key);
+        if (p == null) {
+            p = jwt.verify(token);
+            cache.put(key, p);
+        }
+        if (p.expired(Instant.now())) {
+            cache.invalidate(key);
+            throw ApiException.invalidToken("invalid token: Expired JWT");
+        }
         return p;
     }
 

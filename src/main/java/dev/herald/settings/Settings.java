@@ -4,6 +4,7 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.time.format.DateTimeParseException;
 import java.util.Map;
+import java.util.Objects;
 import java.util.function.UnaryOperator;
 
 /**
@@ -18,7 +19,8 @@ public record Settings(
         Watchdog watchdog,
         Retention retention,
         Replay replay,
-        Publishing publishing) {
+        Publishing publishing,
+        Jwt jwt) {
 
     /** The HTTP port: HERALD_HOST, HERALD_PORT, HERALD_MAX_BODY_BYTES. */
     public record Http(String host, int port, long maxBodyBytes) {}
@@ -59,6 +61,42 @@ public record Settings(
      */
     public record Publishing(Duration lockTimeout, int slowLane) {}
 
+    /**
+     * Tokens minted by the application's own issuer (API.md "Tokens from the application's own
+     * issuer"): HS256 with {@code secret} (HERALD_JWT_SECRET, at least 32 bytes) and/or RS256 /
+     * ES256 with the keys of the JWK Set at {@code jwksUrl} (HERALD_JWT_JWKS_URL); {@code issuer}
+     * (HERALD_JWT_ISSUER, none: any) must equal {@code iss}; {@code audience}
+     * (HERALD_JWT_AUDIENCE, default {@code herald}) must be in {@code aud}. Neither key: JWTs
+     * are not accepted.
+     */
+    public record Jwt(String secret, String jwksUrl, String issuer, String audience) {
+        public static final int MIN_SECRET_BYTES = 32;
+
+        public Jwt {
+            if (secret != null && secret.getBytes(java.nio.charset.StandardCharsets.UTF_8).length < MIN_SECRET_BYTES)
+                throw new IllegalArgumentException(
+                        "HERALD_JWT_SECRET must be at least " + MIN_SECRET_BYTES + " bytes long (HS256)");
+            if (jwksUrl != null) {
+                try {
+                    java.net.URI u = new java.net.URI(jwksUrl);
+                    String scheme = u.getScheme();
+                    if (u.getHost() == null || !("https".equalsIgnoreCase(scheme) || "http".equalsIgnoreCase(scheme)))
+                        throw new java.net.URISyntaxException(jwksUrl, "not an http(s) URL with a host");
+                } catch (java.net.URISyntaxException e) {
+                    throw new IllegalArgumentException(
+                            "HERALD_JWT_JWKS_URL must be an http(s) URL, got '" + jwksUrl + "'");
+                }
+            }
+            if (audience == null || audience.isBlank())
+                throw new IllegalArgumentException("HERALD_JWT_AUDIENCE must not be empty");
+        }
+
+        /** Whether any key is configured, so that JWTs are accepted at all. */
+        public boolean enabled() {
+            return secret != null || jwksUrl != null;
+        }
+    }
+
     public static Settings defaults() {
         return new Settings(
                 new Http("0.0.0.0", 8080, 64 * 1024),
@@ -68,7 +106,8 @@ public record Settings(
                 new Watchdog(Duration.ofSeconds(1), Duration.ofSeconds(3)),
                 new Retention(Duration.ofDays(7), Duration.ofMinutes(1), 1000),
                 new Replay(60, 100_000, Duration.ofMinutes(1)),
-                new Publishing(Duration.ofSeconds(2), 4));
+                new Publishing(Duration.ofSeconds(2), 4),
+                new Jwt(null, null, null, "herald"));
     }
 
     public static Settings fromEnv(Map<String, String> env) {
@@ -103,7 +142,12 @@ public record Settings(
                         e.duration("HERALD_REPLAY_WINDOW", d.replay.window())),
                 new Publishing(
                         e.duration("HERALD_LOCK_TIMEOUT", d.publishing.lockTimeout()),
-                        e.integer("HERALD_SLOW_LANE", d.publishing.slowLane(), 1, 1_000)));
+                        e.integer("HERALD_SLOW_LANE", d.publishing.slowLane(), 1, 1_000)),
+                new Jwt(
+                        e.secret("HERALD_JWT_SECRET"),
+                        e.text("HERALD_JWT_JWKS_URL"),
+                        e.text("HERALD_JWT_ISSUER"),
+                        Objects.requireNonNullElse(e.text("HERALD_JWT_AUDIENCE"), d.jwt.audience())));
     }
 
     /** A copy with some values changed: {@code s.with(b -> b.port(0).adminToken("…"))}. */
@@ -121,6 +165,7 @@ public record Settings(
         private Retention retention;
         private Replay replay;
         private Publishing publishing;
+        private Jwt jwt;
 
         private Builder(Settings s) {
             http = s.http;
@@ -131,6 +176,7 @@ public record Settings(
             retention = s.retention;
             replay = s.replay;
             publishing = s.publishing;
+            jwt = s.jwt;
         }
 
         public Builder host(String host) {
@@ -213,8 +259,36 @@ public record Settings(
             return this;
         }
 
+        public Builder jwt(Jwt j) {
+            jwt = j;
+            return this;
+        }
+
+        /** HS256 tokens signed with {@code secret} (null: none). */
+        public Builder jwtSecret(String secret) {
+            jwt = new Jwt(secret, jwt.jwksUrl(), jwt.issuer(), jwt.audience());
+            return this;
+        }
+
+        /** RS256 / ES256 tokens signed with a key of the JWK Set at {@code url} (null: none). */
+        public Builder jwtJwksUrl(String url) {
+            jwt = new Jwt(jwt.secret(), url, jwt.issuer(), jwt.audience());
+            return this;
+        }
+
+        /** The required {@code iss} (null: any). */
+        public Builder jwtIssuer(String issuer) {
+            jwt = new Jwt(jwt.secret(), jwt.jwksUrl(), issuer, jwt.audience());
+            return this;
+        }
+
+        public Builder jwtAudience(String audience) {
+            jwt = new Jwt(jwt.secret(), jwt.jwksUrl(), jwt.issuer(), audience);
+            return this;
+        }
+
         public Settings build() {
-            return new Settings(http, storage, adminToken, streams, watchdog, retention, replay, publishing);
+            return new Settings(http, storage, adminToken, streams, watchdog, retention, replay, publishing, jwt);
         }
     }
 
@@ -223,6 +297,12 @@ public record Settings(
         String text(String name) {
             String s = env.get(name);
             return s == null || s.isBlank() ? null : s.trim();
+        }
+
+        /** A secret, taken as is (surrounding spaces are part of it); empty means unset. */
+        String secret(String name) {
+            String s = env.get(name);
+            return s == null || s.isEmpty() ? null : s;
         }
 
         int integer(String name, int dflt, int min, int max) {
