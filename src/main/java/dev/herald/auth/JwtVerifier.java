@@ -56,6 +56,9 @@ public final class JwtVerifier {
     static final Duration JWKS_REFETCH_INTERVAL = Duration.ofSeconds(10);
 
     private static final Duration JWKS_CACHE_TTL = Duration.ofMinutes(5);
+    /** Connect and read timeouts of a JWK Set fetch (nimbus' default, 500 ms, is tight on a busy host). */
+    private static final Duration JWKS_TIMEOUT = Duration.ofSeconds(2);
+
     private static final Set<Scope> GRANTABLE = EnumSet.of(Scope.EVENTS_READ, Scope.EVENTS_WRITE);
 
     private final DefaultJWTProcessor<SecurityContext> processor = new DefaultJWTProcessor<>();
@@ -148,7 +151,10 @@ public final class JwtVerifier {
         if (e instanceof BadJWTException) return e.getMessage();
         if (e instanceof RateLimitReachedException || e.getCause() instanceof RateLimitReachedException)
             return "unknown signing key";
-        if (e instanceof JOSEException) return "its signing key could not be retrieved";
+        if (e instanceof JOSEException) {
+            log.warn("JWT signing keys could not be retrieved: {}", e.getMessage());
+            return "its signing key could not be retrieved";
+        }
         return e.getMessage();
     }
 
@@ -157,8 +163,8 @@ public final class JwtVerifier {
             return new URLBasedJWKSetSource<>(
                     URI.create(url).toURL(),
                     new DefaultResourceRetriever(
-                            JWKSourceBuilder.DEFAULT_HTTP_CONNECT_TIMEOUT,
-                            JWKSourceBuilder.DEFAULT_HTTP_READ_TIMEOUT,
+                            (int) JWKS_TIMEOUT.toMillis(),
+                            (int) JWKS_TIMEOUT.toMillis(),
                             JWKSourceBuilder.DEFAULT_HTTP_SIZE_LIMIT));
         } catch (IOException | IllegalArgumentException e) {
             throw new IllegalArgumentException("HERALD_JWT_JWKS_URL is not a URL: " + url, e);
