@@ -2,6 +2,7 @@ package dev.herald;
 
 import dev.herald.auth.AdminRoutes;
 import dev.herald.auth.Auth;
+import dev.herald.auth.JwtVerifier;
 import dev.herald.auth.RevocationPoller;
 import dev.herald.auth.TokenStore;
 import dev.herald.browser.Pages;
@@ -100,7 +101,12 @@ public final class Herald implements AutoCloseable {
         // Tokens. A revocation ends the token's streams on every replica: broadcast as a
         // control ping, with a poll of recent revocations as the backstop for lost pings.
         TokenStore tokens = new TokenStore(db.dsl());
-        Auth auth = new Auth(tokens, prefix -> publisher.notify(Ping.control("revoke", prefix)), settings.limits());
+        // JWTs from the application's own issuer, beside opaque tokens, when a key is configured.
+        Settings.Jwt jwt = settings.jwt();
+        JwtVerifier jwts =
+                jwt.enabled() ? new JwtVerifier(jwt.secret(), jwt.jwksUrl(), jwt.issuer(), jwt.audience()) : null;
+        Auth auth =
+                new Auth(tokens, prefix -> publisher.notify(Ping.control("revoke", prefix)), settings.limits(), jwts);
         this.sessions = new Sessions(settings.streams().slowClientTimeout(), metrics);
         auth.onRevoked(sessions::closeByToken);
         listener.onControl("revoke", auth::revoked);

@@ -10,6 +10,7 @@ import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.security.SecureRandom;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.HexFormat;
 import java.util.Optional;
 import java.util.Set;
@@ -29,6 +30,8 @@ public final class Auth {
             "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789".toCharArray();
     private static final int TOKEN_LENGTH = 40;
     public static final int PREFIX_LENGTH = 8;
+    /** A JWT (an RS256 signature alone is 342 characters) fits in the 8 KB of request headers. */
+    private static final int MAX_JWT_LENGTH = 8 * 1024;
 
     private final TokenStore store;
     private final SecureRandom random = new SecureRandom();
@@ -40,17 +43,23 @@ public final class Auth {
 
     private final Consumer<String> broadcast;
     private final AuthGuard guard;
+    /** Verifies JWTs from the application's own issuer; null when none is configured. */
+    private final JwtVerifier jwt;
 
     /** {@code broadcast} tells every replica of a revocation (a control ping); best effort. */
     public Auth(TokenStore store, Consumer<String> broadcast) {
-        this(store, broadcast, Settings.defaults().limits());
+        this(store, broadcast, Settings.defaults().limits(), null);
     }
 
-    /** The same, with the failure budget per client address of {@code limits}. */
-    public Auth(TokenStore store, Consumer<String> broadcast, Settings.Limits limits) {
+    /**
+     * The same, with the failure budget per client address of {@code limits}, also accepting
+     * JWTs that {@code jwt} verifies (null: opaque tokens only).
+     */
+    public Auth(TokenStore store, Consumer<String> broadcast, Settings.Limits limits, JwtVerifier jwt) {
         this.store = store;
         this.broadcast = broadcast;
         this.guard = new AuthGuard(limits.authFailures(), limits.authFailureWindow());
+        this.jwt = jwt;
     }
 
     /** The cache key of a raw token (its SHA-256, hex): what {@link #known} is told. */
@@ -81,6 +90,7 @@ public final class Auth {
             if (token == null || token.isEmpty()) token = ctx.cookie("herald_token");
         }
         if (token == null || token.isEmpty()) throw failed(ctx, "missing token: send 'Authorization: Bearer <token>'");
+        if (jwt != null && JwtVerifier.looksLikeJwt(token)) return jwt(token);
         if (token.length() > 512) throw failed(ctx, "invalid token");
         String key = hex(hash(token));
         Principal p = cache.getIfPresent(key);
@@ -100,6 +110,25 @@ public final class Auth {
     /** A 401, or 429 once the client's address is over its failure budget. */
     private ApiException failed(Context ctx, String message) {
         return guard.failed(ctx.req().getRemoteAddr(), ApiException.unauthorized(message));
+    }
+
+    /**
+     * A JWT, told from an opaque token by its shape before any database lookup. Verified ones
+     * are cached like opaque tokens, but never past their {@code exp}.
+     */
+    private Principal jwt(String token) {
+        if (token.length() > MAX_JWT_LENGTH) throw ApiException.invalidToken("invalid token: too long");
+        String key = hex(hash(token));
+        Principal p = cache.getIfPresent(key);
+        if (p == null) {
+            p = jwt.verify(token);
+            cache.put(key, p);
+        }
+        if (p.expired(Instant.now())) {
+            cache.invalidate(key);
+            throw ApiException.invalidToken("invalid token: Expired JWT");
+        }
+        return p;
     }
 
     private String bearer(Context ctx) {

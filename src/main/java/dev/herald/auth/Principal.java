@@ -1,13 +1,26 @@
 package dev.herald.auth;
 
 import dev.herald.http.ApiException;
+import java.time.Instant;
 import java.util.Set;
 
 /**
  * Who is calling: a token's tenant, optional user and scopes. The operator (bootstrap token)
- * has no tenant and may only administer tokens.
+ * has no tenant and may only administer tokens. {@code expiresAt}: when a JWT's {@code exp}
+ * passes (its SSE streams end then); null for opaque tokens, which live until revoked.
  */
-public record Principal(String tokenPrefix, String tenant, String user, Set<Scope> scopes, boolean operator) {
+public record Principal(
+        String tokenPrefix, String tenant, String user, Set<Scope> scopes, boolean operator, Instant expiresAt) {
+
+    /** An opaque token's principal: no expiry. */
+    public Principal(String tokenPrefix, String tenant, String user, Set<Scope> scopes, boolean operator) {
+        this(tokenPrefix, tenant, user, scopes, operator, null);
+    }
+
+    /** Whether this principal's token has expired at {@code now} (never for opaque tokens). */
+    public boolean expired(Instant now) {
+        return expiresAt != null && !now.isBefore(expiresAt);
+    }
 
     public Principal require(Scope scope) {
         if (!scopes.contains(scope))

@@ -42,6 +42,11 @@ public class ApiException extends RuntimeException {
         return new ApiException(401, "unauthorized", message);
     }
 
+    /** A JWT whose signature, algorithm, issuer, audience, time or claims fail: 401 invalid_token. */
+    public static ApiException invalidToken(String message) {
+        return new ApiException(401, "invalid_token", message);
+    }
+
     public static ApiException forbidden(String code, String message) {
         return new ApiException(403, code, message);
     }

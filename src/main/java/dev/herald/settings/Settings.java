@@ -4,6 +4,7 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.time.format.DateTimeParseException;
 import java.util.Map;
+import java.util.Objects;
 import java.util.function.UnaryOperator;
 
 /**
@@ -19,7 +20,8 @@ public record Settings(
         Retention retention,
         Replay replay,
         Publishing publishing,
-        Limits limits) {
+        Limits limits,
+        Jwt jwt) {
 
     /** The HTTP port: HERALD_HOST, HERALD_PORT, HERALD_MAX_BODY_BYTES. */
     public record Http(String host, int port, long maxBodyBytes) {}
@@ -69,6 +71,42 @@ public record Settings(
      */
     public record Limits(int maxStreamsPerUser, int authFailures, Duration authFailureWindow) {}
 
+    /**
+     * Tokens minted by the application's own issuer (API.md "Tokens from the application's own
+     * issuer"): HS256 with {@code secret} (HERALD_JWT_SECRET, at least 32 bytes) and/or RS256 /
+     * ES256 with the keys of the JWK Set at {@code jwksUrl} (HERALD_JWT_JWKS_URL); {@code issuer}
+     * (HERALD_JWT_ISSUER, none: any) must equal {@code iss}; {@code audience}
+     * (HERALD_JWT_AUDIENCE, default {@code herald}) must be in {@code aud}. Neither key: JWTs
+     * are not accepted.
+     */
+    public record Jwt(String secret, String jwksUrl, String issuer, String audience) {
+        public static final int MIN_SECRET_BYTES = 32;
+
+        public Jwt {
+            if (secret != null && secret.getBytes(java.nio.charset.StandardCharsets.UTF_8).length < MIN_SECRET_BYTES)
+                throw new IllegalArgumentException(
+                        "HERALD_JWT_SECRET must be at least " + MIN_SECRET_BYTES + " bytes long (HS256)");
+            if (jwksUrl != null) {
+                try {
+                    java.net.URI u = new java.net.URI(jwksUrl);
+                    String scheme = u.getScheme();
+                    if (u.getHost() == null || !("https".equalsIgnoreCase(scheme) || "http".equalsIgnoreCase(scheme)))
+                        throw new java.net.URISyntaxException(jwksUrl, "not an http(s) URL with a host");
+                } catch (java.net.URISyntaxException e) {
+                    throw new IllegalArgumentException(
+                            "HERALD_JWT_JWKS_URL must be an http(s) URL, got '" + jwksUrl + "'");
+                }
+            }
+            if (audience == null || audience.isBlank())
+                throw new IllegalArgumentException("HERALD_JWT_AUDIENCE must not be empty");
+        }
+
+        /** Whether any key is configured, so that JWTs are accepted at all. */
+        public boolean enabled() {
+            return secret != null || jwksUrl != null;
+        }
+    }
+
     public static Settings defaults() {
         return new Settings(
                 new Http("0.0.0.0", 8080, 64 * 1024),
@@ -79,7 +117,8 @@ public record Settings(
                 new Retention(Duration.ofDays(7), Duration.ofMinutes(1), 1000),
                 new Replay(60, 100_000, Duration.ofMinutes(1)),
                 new Publishing(Duration.ofSeconds(2), 4),
-                new Limits(64, 20, Duration.ofSeconds(10)));
+                new Limits(64, 20, Duration.ofSeconds(10)),
+                new Jwt(null, null, null, "herald"));
     }
 
     public static Settings fromEnv(Map<String, String> env) {
@@ -118,7 +157,12 @@ public record Settings(
                 new Limits(
                         e.integer("HERALD_MAX_STREAMS_PER_USER", d.limits.maxStreamsPerUser(), 1, 1_000_000),
                         e.integer("HERALD_AUTH_FAILURES", d.limits.authFailures(), 0, 1_000_000),
-                        e.duration("HERALD_AUTH_FAILURE_WINDOW", d.limits.authFailureWindow())));
+                        e.duration("HERALD_AUTH_FAILURE_WINDOW", d.limits.authFailureWindow())),
+                new Jwt(
+                        e.secret("HERALD_JWT_SECRET"),
+                        e.text("HERALD_JWT_JWKS_URL"),
+                        e.text("HERALD_JWT_ISSUER"),
+                        Objects.requireNonNullElse(e.text("HERALD_JWT_AUDIENCE"), d.jwt.audience())));
     }
 
     /** The shortest HERALD_ADMIN_TOKEN accepted. */
@@ -148,6 +192,7 @@ public record Settings(
         private Replay replay;
         private Publishing publishing;
         private Limits limits;
+        private Jwt jwt;
 
         private Builder(Settings s) {
             http = s.http;
@@ -159,6 +204,7 @@ public record Settings(
             replay = s.replay;
             publishing = s.publishing;
             limits = s.limits;
+            jwt = s.jwt;
         }
 
         public Builder host(String host) {
@@ -251,8 +297,37 @@ public record Settings(
             return this;
         }
 
+        public Builder jwt(Jwt j) {
+            jwt = j;
+            return this;
+        }
+
+        /** HS256 tokens signed with {@code secret} (null: none). */
+        public Builder jwtSecret(String secret) {
+            jwt = new Jwt(secret, jwt.jwksUrl(), jwt.issuer(), jwt.audience());
+            return this;
+        }
+
+        /** RS256 / ES256 tokens signed with a key of the JWK Set at {@code url} (null: none). */
+        public Builder jwtJwksUrl(String url) {
+            jwt = new Jwt(jwt.secret(), url, jwt.issuer(), jwt.audience());
+            return this;
+        }
+
+        /** The required {@code iss} (null: any). */
+        public Builder jwtIssuer(String issuer) {
+            jwt = new Jwt(jwt.secret(), jwt.jwksUrl(), issuer, jwt.audience());
+            return this;
+        }
+
+        public Builder jwtAudience(String audience) {
+            jwt = new Jwt(jwt.secret(), jwt.jwksUrl(), jwt.issuer(), audience);
+            return this;
+        }
+
         public Settings build() {
-            return new Settings(http, storage, adminToken, streams, watchdog, retention, replay, publishing, limits);
+            return new Settings(
+                    http, storage, adminToken, streams, watchdog, retention, replay, publishing, limits, jwt);
         }
     }
 
@@ -261,6 +336,12 @@ public record Settings(
         String text(String name) {
             String s = env.get(name);
             return s == null || s.isBlank() ? null : s.trim();
+        }
+
+        /** A secret, taken as is (surrounding spaces are part of it); empty means unset. */
+        String secret(String name) {
+            String s = env.get(name);
+            return s == null || s.isEmpty() ? null : s;
         }
 
         int integer(String name, int dflt, int min, int max) {

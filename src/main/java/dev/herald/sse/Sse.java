@@ -176,6 +176,7 @@ public final class Sse {
                 target.filter(),
                 target.terminal(),
                 heartbeatMillis,
+                target.principal().expiresAt(),
                 metrics);
         Hub.Subscription sub = hub.subscribe(target.key(), session);
         try {

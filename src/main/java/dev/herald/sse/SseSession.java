@@ -45,6 +45,9 @@ public final class SseSession implements Subscriber {
     private final Predicate<Event> filter;
     private final Predicate<Event> terminal;
     private final long heartbeatMillis;
+    /** When the token expires (epoch millis; Long.MAX_VALUE: never): the stream ends then. */
+    private final long expiresAtMillis;
+
     private final SseMetrics metrics;
     private final Signal signal = new Signal();
     // Unbounded queue + counter instead of ArrayBlockingQueue(256): no 1 KB array per idle connection.
@@ -65,6 +68,7 @@ public final class SseSession implements Subscriber {
             Predicate<Event> filter,
             Predicate<Event> terminal,
             long heartbeatMillis,
+            Instant expiresAt,
             SseMetrics metrics) {
         this.out = out;
         this.endPoint = endPoint;
@@ -72,6 +76,7 @@ public final class SseSession implements Subscriber {
         this.filter = filter;
         this.terminal = terminal;
         this.heartbeatMillis = heartbeatMillis;
+        this.expiresAtMillis = expiresAt == null ? Long.MAX_VALUE : expiresAt.toEpochMilli();
         this.metrics = metrics;
     }
 
@@ -188,6 +193,12 @@ public final class SseSession implements Subscriber {
         endPoint.tryFillInterested(cb);
     }
 
+    /** Milliseconds until the token expires (at least 1; huge when it never does). */
+    private long untilExpiry() {
+        if (expiresAtMillis == Long.MAX_VALUE) return Long.MAX_VALUE;
+        return Math.max(1, expiresAtMillis - System.currentTimeMillis());
+    }
+
     /** The write loop; returns when the stream ends for any reason. */
     void run() throws IOException, InterruptedException {
         long lastWrite = System.nanoTime();
@@ -195,6 +206,12 @@ public final class SseSession implements Subscriber {
         // A fresh buffer per write burst: an idle connection keeps no buffer alive.
         ByteArrayOutputStream batch = new ByteArrayOutputStream(0);
         while (!closed) {
+            // A JWT's stream ends cleanly at its exp, like a revoked token's; the client
+            // reconnects with a fresh token and resumes from its cursor.
+            if (System.currentTimeMillis() >= expiresAtMillis) {
+                close("token expired");
+                break;
+            }
             byte[] t;
             while ((t = transients.poll()) != null) {
                 transientCount.decrementAndGet();
@@ -246,7 +263,7 @@ public final class SseSession implements Subscriber {
                 lastWrite = System.nanoTime();
                 continue;
             }
-            long wait = heartbeatMillis - idle;
+            long wait = Math.min(heartbeatMillis - idle, untilExpiry());
             signal.awaitMillis(retryMillis > 0 ? Math.min(wait, retryMillis) : wait);
         }
     }

@@ -87,4 +87,35 @@ class TestSettings {
                 "a".repeat(32),
                 Settings.fromEnv(Map.of("HERALD_ADMIN_TOKEN", "a".repeat(32))).adminToken());
     }
+
+    @Test
+    void jwt_keys_come_from_the_environment_and_a_short_secret_or_bad_url_stops_the_server() {
+        Settings.Jwt none = Settings.fromEnv(Map.of()).jwt();
+        assertEquals(new Settings.Jwt(null, null, null, "herald"), none);
+        assertTrue(!none.enabled());
+        String secret = "s".repeat(32);
+        Settings.Jwt j = Settings.fromEnv(Map.of(
+                        "HERALD_JWT_SECRET", secret,
+                        "HERALD_JWT_JWKS_URL", "https://id.example.com/.well-known/jwks.json",
+                        "HERALD_JWT_ISSUER", "https://id.example.com",
+                        "HERALD_JWT_AUDIENCE", "notifications"))
+                .jwt();
+        assertEquals(
+                new Settings.Jwt(
+                        secret,
+                        "https://id.example.com/.well-known/jwks.json",
+                        "https://id.example.com",
+                        "notifications"),
+                j);
+        assertTrue(j.enabled());
+        var shortSecret = assertThrows(
+                IllegalArgumentException.class, () -> Settings.fromEnv(Map.of("HERALD_JWT_SECRET", "s".repeat(31))));
+        assertTrue(shortSecret.getMessage().contains("HERALD_JWT_SECRET"));
+        var badUrl = assertThrows(
+                IllegalArgumentException.class, () -> Settings.fromEnv(Map.of("HERALD_JWT_JWKS_URL", "jwks.json")));
+        assertTrue(badUrl.getMessage().contains("HERALD_JWT_JWKS_URL"));
+        Settings tuned = Settings.defaults().with(b -> b.jwtSecret(secret).jwtIssuer("me"));
+        assertEquals(new Settings.Jwt(secret, null, "me", "herald"), tuned.jwt());
+        assertEquals(Settings.defaults().replay(), tuned.replay());
+    }
 }

@@ -61,8 +61,14 @@ public final class SseClient implements AutoCloseable {
     }
 
     public static SseClient open(String url, String token, Long lastEventId) {
+        return open(url, token, lastEventId, java.util.Map.of());
+    }
+
+    /** The same, with further request headers (e.g. a Cookie). */
+    public static SseClient open(String url, String token, Long lastEventId, java.util.Map<String, String> headers) {
         try {
             HttpRequest.Builder b = HttpRequest.newBuilder(URI.create(url)).header("Accept", "text/event-stream");
+            headers.forEach(b::header);
             if (token != null) b.header("Authorization", "Bearer " + token);
             if (lastEventId != null) b.header("Last-Event-ID", Long.toString(lastEventId));
             return new SseClient(CLIENT.send(b.build(), HttpResponse.BodyHandlers.ofInputStream()));
