@@ -13,7 +13,11 @@ export JAVA_HOME
 MVN := ./mvnw -B -ntp
 JAR := target/herald.jar
 
-.PHONY: run build test verify bench jooq clean check-jdk browser-deps format
+.PHONY: run build dist test verify bench jooq clean check-jdk browser-deps format
+
+# The JVM options of every way Herald runs (make run, the distribution's bin/herald): one file,
+# read by java itself as an argument file.
+JVM_OPTIONS := @jvm.options
 
 # Browser tests (src/test/browser, run by dev.herald.web.TestInboxPage): playwright-core from npm
 # driving Debian's Chromium. Nothing downloads a browser: Chromium comes from apt.
@@ -31,7 +35,14 @@ $(JAR): pom.xml $(shell find src/main migrations jooq-codegen -type f 2>/dev/nul
 	$(MAKE) build
 
 run: $(JAR)
-	"$(JAVA_HOME)/bin/java" --enable-native-access=ALL-UNNAMED -jar $(JAR)
+	"$(JAVA_HOME)/bin/java" $(JVM_OPTIONS) -jar $(JAR)
+
+# The download that runs without a JDK: target/dist/herald-<version>-linux-x64.tar.gz with a
+# jlinked runtime, the jar and bin/herald (src/dist/build-dist.sh). Maven builds it right before
+# the integration tests, which run it; this stops there.
+dist: check-jdk
+	$(MVN) -DskipTests pre-integration-test
+	@ls -l target/dist/*.tar.gz
 
 test: check-jdk browser-deps
 	$(MVN) verify
