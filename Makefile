@@ -47,8 +47,9 @@ dist: check-jdk
 test: check-jdk browser-deps
 	$(MVN) verify
 
-# Chromium from Debian (installed when missing and running as root) and playwright-core from
-# package-lock.json (npm ci, only when the lock changed). Without node the browser tests skip.
+# Chromium from Debian (installed when missing and running as root) and playwright-core and
+# typescript (tsc checks /herald.d.ts, TestTypeScriptClient) from package-lock.json (npm ci, only
+# when the lock changed). Without node the browser tests and the tsc check skip.
 browser-deps:
 	@if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then \
 	  echo "note: node/npm not found: the browser tests will be skipped"; exit 0; fi; \
