@@ -12,11 +12,11 @@ JAVA_HOME := $(shell \
 export JAVA_HOME
 MVN := ./mvnw -B -ntp
 JAR := target/herald.jar
-# Herald's JVM options, shared by `make run` and the bench's servers under test (a java
-# argument file; see the file itself).
+# Herald's JVM options, shared by `make run`, the distribution's bin/herald and the bench's
+# servers under test (a java argument file; see the file itself).
 JVM_OPTIONS := jvm.options
 
-.PHONY: run build test verify bench jooq clean check-jdk browser-deps format
+.PHONY: run build dist test verify bench jooq clean check-jdk browser-deps format
 
 # Browser tests (src/test/browser, run by dev.herald.browser.TestInboxPage): playwright-core from npm
 # driving Debian's Chromium. Nothing downloads a browser: Chromium comes from apt.
@@ -36,11 +36,19 @@ $(JAR): pom.xml $(shell find src/main migrations jooq-codegen -type f 2>/dev/nul
 run: $(JAR)
 	"$(JAVA_HOME)/bin/java" @$(JVM_OPTIONS) -jar $(JAR)
 
+# The download that runs without a JDK: target/dist/herald-<version>-linux-x64.tar.gz with a
+# jlinked runtime, the jar and bin/herald (src/dist/build-dist.sh). Maven builds it right before
+# the integration tests, which run it; this stops there.
+dist: check-jdk
+	$(MVN) -DskipTests pre-integration-test
+	@ls -l target/dist/*.tar.gz
+
 test: check-jdk browser-deps
 	$(MVN) verify
 
-# Chromium from Debian (installed when missing and running as root) and playwright-core from
-# package-lock.json (npm ci, only when the lock changed). Without node the browser tests skip.
+# Chromium from Debian (installed when missing and running as root) and playwright-core and
+# typescript (tsc checks /herald.d.ts, TestTypeScriptClient) from package-lock.json (npm ci, only
+# when the lock changed). Without node the browser tests and the tsc check skip.
 browser-deps:
 	@if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then \
 	  echo "note: node/npm not found: the browser tests will be skipped"; exit 0; fi; \

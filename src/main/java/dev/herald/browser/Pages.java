@@ -13,13 +13,16 @@ import java.util.Map;
 /**
  * The browser side (API.md section 5): {@code GET /} is the inbox page, {@code GET /herald.js}
  * the browser client as an ES module, {@code GET /herald.classic.js} the same client as a classic
- * script that sets {@code window.Herald}, plus the page's own stylesheet, script and icon. All
+ * script that sets {@code window.Herald}, {@code GET /herald.d.ts} the client's TypeScript types,
+ * plus the page's own stylesheet, script and icon. All
  * files live in {@code src/main/resources/web/}, are read once at start and served with an ETag
  * ({@code Cache-Control: no-cache}: browsers revalidate, a 304 costs no body).
  */
 public final class Pages {
     /** The line in herald.js before which the module's code is also a valid classic-script body. */
     static final String EXPORTS_MARKER = "// @herald-module-exports";
+
+    static final String TYPESCRIPT = "application/typescript; charset=utf-8";
 
     /** The page's policy: only its own scripts and styles, API calls to its own origin. */
     static final String PAGE_CSP = String.join(
@@ -38,6 +41,7 @@ public final class Pages {
     private final Asset index;
     private final Asset heraldModule;
     private final Asset heraldClassic;
+    private final Asset heraldTypes;
     private final Asset inboxJs;
     private final Asset inboxCss;
     private final Asset favicon;
@@ -51,8 +55,17 @@ public final class Pages {
         Map<String, String> shared = Map.of("Access-Control-Allow-Origin", "*");
         String herald = text("herald.js");
         this.index = asset(text("index.html"), "text/html; charset=utf-8", page);
-        this.heraldModule = asset(herald, "text/javascript; charset=utf-8", shared);
+        // Deno reads X-TypeScript-Types and type-checks an import of /herald.js with /herald.d.ts.
+        this.heraldModule = asset(
+                herald,
+                "text/javascript; charset=utf-8",
+                Map.of("Access-Control-Allow-Origin", "*", "X-TypeScript-Types", "/herald.d.ts"));
         this.heraldClassic = asset(classicBuild(herald), "text/javascript; charset=utf-8", shared);
+        // application/typescript: not registered at IANA, but the type that tooling fetching
+        // TypeScript over HTTP (Deno) takes as TypeScript — as a declaration file for a path
+        // ending in .d.ts; text/plain would leave it guessing from the name. (tsc itself reads
+        // local files only.)
+        this.heraldTypes = asset(text("herald.d.ts"), TYPESCRIPT, shared);
         this.inboxJs = asset(text("inbox.js"), "text/javascript; charset=utf-8", Map.of());
         this.inboxCss = asset(text("inbox.css"), "text/css; charset=utf-8", Map.of());
         this.favicon = asset(text("favicon.svg"), "image/svg+xml", Map.of());
@@ -62,6 +75,7 @@ public final class Pages {
         routes.get("/", ctx -> serve(ctx, index));
         routes.get("/herald.js", ctx -> serve(ctx, heraldModule));
         routes.get("/herald.classic.js", ctx -> serve(ctx, heraldClassic));
+        routes.get("/herald.d.ts", ctx -> serve(ctx, heraldTypes));
         routes.get("/assets/inbox.js", ctx -> serve(ctx, inboxJs));
         routes.get("/assets/inbox.css", ctx -> serve(ctx, inboxCss));
         routes.get("/favicon.svg", ctx -> serve(ctx, favicon));

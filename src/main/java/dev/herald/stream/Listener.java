@@ -260,15 +260,16 @@ public final class Listener implements AutoCloseable {
                 return;
             }
             switch (Ping.parse(payload)) {
-                case Ping.Control c
-                when WATCHDOG.equals(c.kind()) -> {
-                    if (c.value().startsWith(replicaId + ":")) {
-                        heard(Long.parseLong(c.value().substring(replicaId.length() + 1)));
-                    }
-                }
+                // No `when` guard here: palantir-java-format (make test's format check) cannot parse one.
                 case Ping.Control c -> {
-                    Consumer<String> h = controls.get(c.kind());
-                    if (h != null) h.accept(c.value());
+                    if (WATCHDOG.equals(c.kind())) {
+                        if (c.value().startsWith(replicaId + ":")) {
+                            heard(Long.parseLong(c.value().substring(replicaId.length() + 1)));
+                        }
+                    } else {
+                        Consumer<String> h = controls.get(c.kind());
+                        if (h != null) h.accept(c.value());
+                    }
                 }
                 case Ping.Transient t -> hub.onTransient(t.key(), t.event(), t.data());
                 case Ping.Change c -> hub.onPing(c.key(), c.cursor());

@@ -51,9 +51,34 @@ class TestPages {
     }
 
     @Test
+    void the_clients_types_are_typescript_and_named_by_the_module(Api api) throws Exception {
+        Api.Response types = api.get("/herald.d.ts", null);
+        assertEquals(200, types.status());
+        assertEquals(
+                "application/typescript;charset=utf-8",
+                types.header("Content-Type").replace(" ", ""));
+        assertEquals("*", types.header("Access-Control-Allow-Origin"));
+        assertEquals("nosniff", types.header("X-Content-Type-Options"));
+        try (var in = Pages.class.getResourceAsStream("/web/herald.d.ts")) {
+            assertNotNull(in);
+            assertEquals(new String(in.readAllBytes(), java.nio.charset.StandardCharsets.UTF_8), types.body());
+        }
+        assertTrue(types.body().contains("\nexport declare function subscribe<"));
+        // Deno type-checks an import of /herald.js with these types.
+        assertEquals("/herald.d.ts", api.get("/herald.js", null).header("X-TypeScript-Types"));
+        assertEquals(null, api.get("/herald.classic.js", null).header("X-TypeScript-Types"));
+    }
+
+    @Test
     void assets_revalidate_with_an_etag(Api api) {
         for (String path : new String[] {
-            "/", "/herald.js", "/herald.classic.js", "/assets/inbox.js", "/assets/inbox.css", "/favicon.svg"
+            "/",
+            "/herald.js",
+            "/herald.classic.js",
+            "/herald.d.ts",
+            "/assets/inbox.js",
+            "/assets/inbox.css",
+            "/favicon.svg"
         }) {
             Api.Response r = api.get(path, null);
             assertEquals(200, r.status(), path);
