@@ -8,6 +8,7 @@ import dev.herald.browser.Pages;
 import dev.herald.chat.ChatRepository;
 import dev.herald.chat.ChatRoutes;
 import dev.herald.database.Database;
+import dev.herald.http.OpenApiRoutes;
 import dev.herald.http.WebServer;
 import dev.herald.inbox.InboxRepository;
 import dev.herald.inbox.InboxRoutes;
@@ -161,6 +162,7 @@ public final class Herald implements AutoCloseable {
             new ConfigRoutes(auth, configs, sse, metrics, maxBody).register(cfg.routes);
             new InboxRoutes(auth, new InboxRepository(db.dsl()), sse, metrics, maxBody).register(cfg.routes);
             new Pages().register(cfg.routes);
+            new OpenApiRoutes().register(cfg.routes);
         });
     }
 
@@ -192,6 +194,11 @@ public final class Herald implements AutoCloseable {
 
     public int port() {
         return app.port();
+    }
+
+    /** Every route this replica answers (method and path template), as registered. */
+    public List<WebServer.Route> routes() {
+        return WebServer.routes(app);
     }
 
     public Database database() {
