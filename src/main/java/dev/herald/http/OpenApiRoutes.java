@@ -12,8 +12,9 @@ import java.util.Map;
 /**
  * {@code GET /api/v1/openapi.json} (API.md section 7.2): the HTTP contract as an OpenAPI 3.1
  * document, without a token. The document is written by hand as {@code docs/openapi.yaml}
- * (spec-first, docs/adr/0080); the build ships that file in the jar, and it is read once per
- * process and served as JSON with an ETag, like the page files.
+ * (spec-first, docs/adr/0080); the build ships that file in the jar, and it is parsed once per
+ * process, on the first request (a cold YAML parse costs about as much as starting Javalin, and
+ * no start should pay it), then served as JSON with an ETag, like the page files.
  */
 public final class OpenApiRoutes {
     public static final String PATH = "/api/v1/openapi.json";
@@ -21,11 +22,10 @@ public final class OpenApiRoutes {
     static final String RESOURCE = "/openapi/openapi.yaml";
 
     public void register(RoutesConfig routes) {
-        StaticBody document = Document.JSON;
-        routes.get(PATH, document::serve);
+        routes.get(PATH, ctx -> Document.JSON.serve(ctx));
     }
 
-    /** Parsed on first use, once per process (several replicas in one JVM share it). */
+    /** Parsed on first use, once per process (the JVM's class initialization makes it so). */
     private static final class Document {
         static final StaticBody JSON = StaticBody.of(toJson(read()), JsonResponses.CONTENT_TYPE, Map.of());
 
