@@ -11,6 +11,7 @@ import dev.herald.chat.ChatRoutes;
 import dev.herald.database.Database;
 import dev.herald.http.Idempotency;
 import dev.herald.http.IdempotencyPruner;
+import dev.herald.http.OpenApiRoutes;
 import dev.herald.http.WebServer;
 import dev.herald.inbox.InboxRepository;
 import dev.herald.inbox.InboxRoutes;
@@ -201,6 +202,7 @@ public final class Herald implements AutoCloseable {
             new InboxRoutes(auth, new InboxRepository(db.dsl(), publisher), idempotency, sse, metrics, maxBody)
                     .register(cfg.routes);
             new Pages().register(cfg.routes);
+            new OpenApiRoutes().register(cfg.routes);
         });
     }
 
@@ -233,6 +235,11 @@ public final class Herald implements AutoCloseable {
 
     public int port() {
         return app.port();
+    }
+
+    /** Every route this replica answers (method and path template), as registered. */
+    public List<WebServer.Route> routes() {
+        return WebServer.routes(app);
     }
 
     public Database database() {

@@ -1,13 +1,10 @@
 package dev.herald.browser;
 
+import dev.herald.http.StaticBody;
 import io.javalin.config.RoutesConfig;
-import io.javalin.http.Context;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
-import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
-import java.util.HexFormat;
 import java.util.Map;
 
 /**
@@ -36,15 +33,13 @@ public final class Pages {
             "form-action 'self'",
             "frame-ancestors 'none'");
 
-    private record Asset(byte[] body, String contentType, String etag, Map<String, String> headers) {}
-
-    private final Asset index;
-    private final Asset heraldModule;
-    private final Asset heraldClassic;
-    private final Asset heraldTypes;
-    private final Asset inboxJs;
-    private final Asset inboxCss;
-    private final Asset favicon;
+    private final StaticBody index;
+    private final StaticBody heraldModule;
+    private final StaticBody heraldClassic;
+    private final StaticBody heraldTypes;
+    private final StaticBody inboxJs;
+    private final StaticBody inboxCss;
+    private final StaticBody favicon;
 
     public Pages() {
         Map<String, String> page = Map.of(
@@ -54,31 +49,31 @@ public final class Pages {
         // The client is public code any page may load (the API itself sends no CORS headers).
         Map<String, String> shared = Map.of("Access-Control-Allow-Origin", "*");
         String herald = text("herald.js");
-        this.index = asset(text("index.html"), "text/html; charset=utf-8", page);
+        this.index = StaticBody.of(text("index.html"), "text/html; charset=utf-8", page);
         // Deno reads X-TypeScript-Types and type-checks an import of /herald.js with /herald.d.ts.
-        this.heraldModule = asset(
+        this.heraldModule = StaticBody.of(
                 herald,
                 "text/javascript; charset=utf-8",
                 Map.of("Access-Control-Allow-Origin", "*", "X-TypeScript-Types", "/herald.d.ts"));
-        this.heraldClassic = asset(classicBuild(herald), "text/javascript; charset=utf-8", shared);
+        this.heraldClassic = StaticBody.of(classicBuild(herald), "text/javascript; charset=utf-8", shared);
         // application/typescript: not registered at IANA, but the type that tooling fetching
         // TypeScript over HTTP (Deno) takes as TypeScript — as a declaration file for a path
         // ending in .d.ts; text/plain would leave it guessing from the name. (tsc itself reads
         // local files only.)
-        this.heraldTypes = asset(text("herald.d.ts"), TYPESCRIPT, shared);
-        this.inboxJs = asset(text("inbox.js"), "text/javascript; charset=utf-8", Map.of());
-        this.inboxCss = asset(text("inbox.css"), "text/css; charset=utf-8", Map.of());
-        this.favicon = asset(text("favicon.svg"), "image/svg+xml", Map.of());
+        this.heraldTypes = StaticBody.of(text("herald.d.ts"), TYPESCRIPT, shared);
+        this.inboxJs = StaticBody.of(text("inbox.js"), "text/javascript; charset=utf-8", Map.of());
+        this.inboxCss = StaticBody.of(text("inbox.css"), "text/css; charset=utf-8", Map.of());
+        this.favicon = StaticBody.of(text("favicon.svg"), "image/svg+xml", Map.of());
     }
 
     public void register(RoutesConfig routes) {
-        routes.get("/", ctx -> serve(ctx, index));
-        routes.get("/herald.js", ctx -> serve(ctx, heraldModule));
-        routes.get("/herald.classic.js", ctx -> serve(ctx, heraldClassic));
-        routes.get("/herald.d.ts", ctx -> serve(ctx, heraldTypes));
-        routes.get("/assets/inbox.js", ctx -> serve(ctx, inboxJs));
-        routes.get("/assets/inbox.css", ctx -> serve(ctx, inboxCss));
-        routes.get("/favicon.svg", ctx -> serve(ctx, favicon));
+        routes.get("/", index::serve);
+        routes.get("/herald.js", heraldModule::serve);
+        routes.get("/herald.classic.js", heraldClassic::serve);
+        routes.get("/herald.d.ts", heraldTypes::serve);
+        routes.get("/assets/inbox.js", inboxJs::serve);
+        routes.get("/assets/inbox.css", inboxCss::serve);
+        routes.get("/favicon.svg", favicon::serve);
     }
 
     /**
@@ -98,39 +93,12 @@ public final class Pages {
                 + "(function () {\n'use strict';\n" + body + "\nglobalThis.Herald = Herald;\n})();\n";
     }
 
-    private static void serve(Context ctx, Asset a) {
-        ctx.header("X-Content-Type-Options", "nosniff");
-        ctx.header("Cache-Control", "no-cache");
-        ctx.header("ETag", a.etag());
-        a.headers().forEach(ctx::header);
-        String inm = ctx.header("If-None-Match");
-        if (inm != null && (inm.equals(a.etag()) || inm.equals("W/" + a.etag()))) {
-            ctx.status(304);
-            return;
-        }
-        ctx.contentType(a.contentType()).result(a.body());
-    }
-
-    private static Asset asset(String text, String contentType, Map<String, String> headers) {
-        byte[] body = text.getBytes(StandardCharsets.UTF_8);
-        return new Asset(body, contentType, etag(body), headers);
-    }
-
     private static String text(String name) {
         try (InputStream in = Pages.class.getResourceAsStream("/web/" + name)) {
             if (in == null) throw new IllegalStateException("missing resource web/" + name);
             return new String(in.readAllBytes(), StandardCharsets.UTF_8);
         } catch (IOException e) {
             throw new IllegalStateException("cannot read web/" + name, e);
-        }
-    }
-
-    private static String etag(byte[] body) {
-        try {
-            byte[] h = MessageDigest.getInstance("SHA-256").digest(body);
-            return '"' + HexFormat.of().formatHex(h, 0, 12) + '"';
-        } catch (NoSuchAlgorithmException e) {
-            throw new IllegalStateException(e);
         }
     }
 }

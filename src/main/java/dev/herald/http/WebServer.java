@@ -8,6 +8,7 @@ import io.javalin.config.JavalinConfig;
 import io.javalin.http.Context;
 import io.javalin.http.HttpResponseException;
 import java.time.Duration;
+import java.util.List;
 import java.util.Map;
 import java.util.function.Consumer;
 import org.eclipse.jetty.server.HttpConnectionFactory;
@@ -132,6 +133,18 @@ public final class WebServer {
             }
             routes.accept(cfg);
         });
+    }
+
+    /** A registered route: an HTTP method and a path template ({@code /api/v1/chats/{id}}). */
+    public record Route(String method, String path) {}
+
+    /** The routes an app answers, from Javalin's router (filters excluded). */
+    public static List<Route> routes(Javalin app) {
+        return app.unsafe.internalRouter.allHttpHandlers().stream()
+                .map(h -> h.endpoint)
+                .filter(e -> e.method.isHttpMethod())
+                .map(e -> new Route(e.method.name(), e.path))
+                .toList();
     }
 
     public static void error(Context ctx, ApiException e) {

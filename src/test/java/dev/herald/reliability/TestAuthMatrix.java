@@ -151,7 +151,8 @@ class TestAuthMatrix {
             Route.sse("/api/v1/events", Scope.EVENTS_READ, Kind.OWN_USER),
             Route.json("GET", "/healthz", null, Kind.PUBLIC, 200, () -> null),
             Route.json("GET", "/readyz", null, Kind.PUBLIC, 200, () -> null),
-            Route.json("GET", "/metrics", null, Kind.PUBLIC, 200, () -> null));
+            Route.json("GET", "/metrics", null, Kind.PUBLIC, 200, () -> null),
+            Route.json("GET", "/api/v1/openapi.json", null, Kind.PUBLIC, 200, () -> null));
 
     @RegisterExtension
     static final TestServer server = TestServer.replicas(1);
