@@ -15,7 +15,6 @@ import java.io.OutputStream;
 import java.util.function.Function;
 import java.util.function.Predicate;
 import org.eclipse.jetty.ee10.servlet.ServletContextRequest;
-import org.eclipse.jetty.io.EndPoint;
 
 /**
  * Serves any stream over Server-Sent Events with API.md's common rules: 406 without
@@ -122,14 +121,11 @@ public final class Sse {
         ReplayGate gate = replayGate;
         gate.connect(target.principal()); // 429 in a reconnect storm
         HttpServletResponse res = ctx.res();
-        EndPoint endPoint = ServletContextRequest.getServletContextRequest(ctx.req())
-                .getConnectionMetaData()
-                .getConnection()
-                .getEndPoint();
+        ClientLink link = ClientLink.of(ServletContextRequest.getServletContextRequest(ctx.req()));
         OutputStream out = res.getOutputStream();
         SseSession session = new SseSession(
                 out,
-                endPoint,
+                link,
                 target.principal().tokenPrefix(),
                 target.filter(),
                 target.terminal(),
@@ -163,7 +159,8 @@ public final class Sse {
                 res.setContentType("text/event-stream");
                 res.setHeader("Cache-Control", "no-cache");
                 res.setHeader("X-Accel-Buffering", "no");
-                res.setHeader("Connection", "close");
+                // HTTP/1.1 only: connection-specific headers are illegal on HTTP/2 (RFC 9113 8.2.2).
+                if (link.connectionHeaders()) res.setHeader("Connection", "close");
                 session.write(Frame.opening(retryMillis));
                 if (start < pruned) {
                     session.write(Frame.reset(pruned + 1));

@@ -52,6 +52,8 @@ class TestInboxPage {
     static Herald limited;
     static Database limitedDb;
     static HttpServer control;
+    /** Another origin (listed in replica 0's HERALD_CORS_ORIGINS) serving cross-origin.html. */
+    static HttpServer otherOrigin;
 
     record Case(int number, String name, boolean ok, String details) {}
 
@@ -72,7 +74,9 @@ class TestInboxPage {
                 Files.isDirectory(SCRIPTS.resolve("node_modules/playwright-core")),
                 "playwright-core is not installed: run `make test`, or `npm ci` in src/test/browser");
 
-        server = TestServer.start(2);
+        startOtherOrigin();
+        String other = "http://127.0.0.1:" + otherOrigin.getAddress().getPort();
+        server = TestServer.start(2, b -> b.corsOrigins(other));
         pagePort = server.replica(0).port();
         limitedDb = Database.connect(server.databaseUrl(), 4);
         limited = Herald.start(server.settings(b -> b.replay(2, 0, Duration.ofSeconds(2))), limitedDb);
@@ -91,6 +95,7 @@ class TestInboxPage {
                 .put(
                         "HERALD_CONTROL",
                         "http://127.0.0.1:" + control.getAddress().getPort());
+        pb.environment().put("HERALD_OTHER_ORIGIN", other);
         pb.environment().put("HERALD_OUT", out.toString());
         pb.environment().put("CHROMIUM", chromium.toString());
         Process node = pb.start();
@@ -166,6 +171,19 @@ class TestInboxPage {
         control.start();
     }
 
+    /** A static page on its own port: another origin than Herald's. */
+    private static void startOtherOrigin() throws IOException {
+        byte[] page = Files.readAllBytes(SCRIPTS.resolve("cross-origin.html"));
+        otherOrigin = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 0);
+        otherOrigin.createContext("/cross-origin.html", ex -> {
+            ex.getResponseHeaders().set("Content-Type", "text/html; charset=utf-8");
+            ex.sendResponseHeaders(200, page.length);
+            ex.getResponseBody().write(page);
+            ex.close();
+        });
+        otherOrigin.start();
+    }
+
     private static Herald pageReplica() {
         return restarted != null ? restarted : server.replica(0);
     }
@@ -187,6 +205,7 @@ class TestInboxPage {
     @AfterAll
     static void stop() {
         if (control != null) control.stop(0);
+        if (otherOrigin != null) otherOrigin.stop(0);
         if (restarted != null) restarted.stop(true);
         if (limited != null) limited.stop(true);
         if (server != null) server.close();

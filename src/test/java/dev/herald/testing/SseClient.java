@@ -71,6 +71,15 @@ public final class SseClient implements AutoCloseable {
         }
     }
 
+    /** A stream opened with the caller's client and request (HTTP/2, TLS, extra headers). */
+    public static SseClient open(HttpClient client, HttpRequest request) {
+        try {
+            return new SseClient(client.send(request, HttpResponse.BodyHandlers.ofInputStream()));
+        } catch (Exception e) {
+            throw new AssertionError("SSE open failed: " + request.uri() + ": " + e, e);
+        }
+    }
+
     public String errorBody() {
         return errorBody;
     }
