@@ -514,7 +514,7 @@ test('a page on another origin imports /herald.js, subscribes with access_token 
   page.on('console', (m) => { if (m.type() === 'error') problems.push(`console: ${m.text()}`); });
   const q = new URLSearchParams({ herald: BASE, token });
   await page.goto(`${OTHER_ORIGIN}/cross-origin.html?${q}`);
-  await page.waitForSelector('body[data-state="live"]', { timeout: 15000 });
+  await page.waitForSelector('body[data-state="live"]', { state: 'attached', timeout: 15000 });
   // A request with Authorization (preflighted) is answered and readable.
   const inbox = await page.evaluate(() => window.__inbox);
   eq(inbox.status, 200, `Bearer fetch from the other origin: ${JSON.stringify(inbox)}`);

@@ -207,6 +207,77 @@ class TestHttp2 {
         }
     }
 
+    /**
+     * A client that stops reading one h2 stream (its flow-control window stays shut): the
+     * slow-client sweeper resets that stream only, and its session ends.
+     */
+    @Test
+    void a_stream_whose_window_stays_shut_is_reset_by_the_slow_client_sweeper() throws Exception {
+        Herald herald = server.herald();
+        int port = herald.port();
+        Api api = server.api();
+        String user = "h2-slow";
+        String token = api.mint("acme", user, "events:read");
+        String writer = api.mint("acme", null, "events:write");
+        int before = herald.sessions().count();
+        try (Socket s = new Socket("127.0.0.1", port)) {
+            s.setSoTimeout(30_000);
+            OutputStream out = s.getOutputStream();
+            out.write("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n".getBytes(StandardCharsets.US_ASCII));
+            // SETTINGS_INITIAL_WINDOW_SIZE (0x4) = 1024: the stream takes 1 KB, then waits for
+            // a WINDOW_UPDATE that never comes.
+            frame(out, 0x4, 0, 0, new byte[] {0, 4, 0, 0, 4, 0});
+            var block = new java.io.ByteArrayOutputStream();
+            block.write(0x82); // :method GET
+            block.write(0x86); // :scheme http
+            literal(block, 4, "/api/v1/events"); // :path
+            literal(block, 1, "127.0.0.1:" + port); // :authority
+            literalNew(block, "accept", "text/event-stream");
+            literalNew(block, "authorization", "Bearer " + token);
+            frame(out, 0x1, 0x5, 1, block.toByteArray());
+            out.flush();
+            DataInputStream in = new DataInputStream(s.getInputStream());
+            await("the stream's session", () -> herald.sessions().count() == before + 1);
+            String big = "x".repeat(4000);
+            for (int i = 0; i < 5; i++) {
+                var r = api.post(
+                        "/api/v1/users/" + user + "/events",
+                        writer,
+                        java.util.Map.of("type", "h2.slow", "data", java.util.Map.of("pad", big)));
+                assertEquals(201, r.status(), r.body());
+            }
+            // Read frames (acking SETTINGS) until the server resets stream 1.
+            boolean reset = false;
+            long until = System.nanoTime() + WAIT.toNanos();
+            while (!reset && System.nanoTime() < until) {
+                int len = (in.readUnsignedByte() << 16) | in.readUnsignedShort();
+                int type = in.readUnsignedByte();
+                int flags = in.readUnsignedByte();
+                int stream = in.readInt() & 0x7fffffff;
+                in.readNBytes(len);
+                if (type == 0x4 && (flags & 0x1) == 0) {
+                    frame(out, 0x4, 0x1, 0, new byte[0]);
+                    out.flush();
+                }
+                if (type == 0x3 && stream == 1) reset = true; // RST_STREAM
+                if (type == 0x7) throw new AssertionError("GOAWAY: the whole connection was closed");
+            }
+            assertTrue(reset, "the server reset the stuck stream");
+            await("the stuck stream's session to end", () -> herald.sessions().count() == before);
+        }
+    }
+
+    /** Literal header field without indexing, new name (lower case), plain value (< 127 bytes). */
+    private static void literalNew(java.io.ByteArrayOutputStream block, String name, String value) {
+        block.write(0);
+        byte[] n = name.getBytes(StandardCharsets.US_ASCII);
+        block.write(n.length);
+        block.write(n, 0, n.length);
+        byte[] v = value.getBytes(StandardCharsets.US_ASCII);
+        block.write(v.length);
+        block.write(v, 0, v.length);
+    }
+
     private static void frame(OutputStream out, int type, int flags, int stream, byte[] payload) throws IOException {
         out.write(new byte[] {
             (byte) (payload.length >> 16),
