@@ -8,6 +8,8 @@
 //   HERALD_LIMITED_BASE  a replica with a tiny replay budget (429 case)
 //   HERALD_ADMIN_TOKEN   the operator token (mints tokens per case)
 //   HERALD_CONTROL       the JUnit test's control server: POST /kill?prefix=, /stop, /start
+//   HERALD_OTHER_ORIGIN  a static server on another origin (listed in HERALD_CORS_ORIGINS of
+//                        HERALD_BASE) serving /cross-origin.html
 //   HERALD_OUT           where screenshots go (default target)
 //   HERALD_CASES         optional comma-separated subset of case names
 //   CHROMIUM             the browser binary (default /usr/bin/chromium)
@@ -21,6 +23,7 @@ const WRITER = env.HERALD_WRITER_BASE || BASE;
 const LIMITED = env.HERALD_LIMITED_BASE || null;
 const ADMIN = required('HERALD_ADMIN_TOKEN');
 const CONTROL = env.HERALD_CONTROL || null;
+const OTHER_ORIGIN = env.HERALD_OTHER_ORIGIN || null;
 const OUT = env.HERALD_OUT || 'target';
 const TENANT = 'acme';
 const RUN = Math.random().toString(36).slice(2, 8);
@@ -498,6 +501,29 @@ test('herald.js: a refused cursor resets, a bad token is fatal, 429 waits for Re
   const liveAt = limited[limited.length - 1].t;
   check(liveAt - refused.t >= refused.info.retryAfter * 1000 - 50, `reconnected before Retry-After: ${JSON.stringify(limited)}`);
   await limitedContext.close();
+});
+
+test('a page on another origin imports /herald.js, subscribes with access_token and shows a live event', async () => {
+  check(OTHER_ORIGIN, 'no HERALD_OTHER_ORIGIN');
+  check(new URL(OTHER_ORIGIN).origin !== new URL(BASE).origin, 'the page must be on another origin');
+  const u = user('cors');
+  const token = await mint(u);
+  const context = await newContext(null);
+  const page = await context.newPage();
+  page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
+  // (The static server has no /favicon.ico: its 404 is not a problem.)
+  page.on('console', (m) => { if (m.type() === 'error' && !/Failed to load resource/.test(m.text())) problems.push(`console: ${m.text()}`); });
+  const q = new URLSearchParams({ herald: BASE, token });
+  await page.goto(`${OTHER_ORIGIN}/cross-origin.html?${q}`);
+  await page.waitForSelector('body[data-state="live"]', { state: 'attached', timeout: 15000 });
+  // A request with Authorization (preflighted) is answered and readable.
+  const inbox = await page.evaluate(() => window.__inbox);
+  eq(inbox.status, 200, `Bearer fetch from the other origin: ${JSON.stringify(inbox)}`);
+  await notify(u, { title: 'Hello from another origin', content: 'CORS works' });
+  await until(async () => (await page.textContent('#events')).includes('Hello from another origin'), 'the live event on the page');
+  const seen = await page.evaluate(() => window.__urls);
+  check(seen.every((url) => new URL(url).searchParams.has('access_token')), `EventSource without access_token: ${seen}`);
+  await context.close();
 });
 
 test('screenshots of the inbox for review', async () => {

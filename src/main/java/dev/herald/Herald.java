@@ -153,6 +153,10 @@ public final class Herald implements AutoCloseable {
 
         // Metrics.
         metrics.gauge("herald_sse_connections", "Open SSE connections", sessions::count);
+        metrics.gauge(
+                "herald_http_connections",
+                "Open client connections (one HTTP/2 connection carries many SSE streams)",
+                this::httpConnections);
         metrics.functionCounter("herald_listener_reconnects", "LISTEN connection reconnects", listener::reconnects);
         metrics.gauge(
                 "herald_listener_connected", "1 while the LISTEN connection is up", () -> listener.connected() ? 1 : 0);
@@ -186,34 +190,45 @@ public final class Herald implements AutoCloseable {
         Settings.Http http = settings.http();
         long maxBody = http.maxBodyBytes();
         long idle = Math.max(30_000, settings.streams().heartbeat().toMillis() * 2 + 5_000);
-        this.app = WebServer.create(http.host(), http.port(), idle, cfg -> {
-            // nosniff on everything; API answers are never cached (SSE and pages set their own).
-            cfg.routes.before(ctx -> {
-                ctx.header("X-Content-Type-Options", "nosniff");
-                ctx.header("Cache-Control", "no-store");
-            });
-            new OpsRoutes(db, listener, metrics).register(cfg.routes);
-            new AdminRoutes(auth, tokens, maxBody).register(cfg.routes);
-            new UserEventRoutes(auth, publisher, idempotency, events, sse, metrics, maxBody).register(cfg.routes);
-            new TeamJobRoutes(auth, publisher, idempotency, sse, metrics, maxBody).register(cfg.routes);
-            new ChatRoutes(auth, new ChatRepository(db.dsl(), publisher), publisher, idempotency, sse, metrics, maxBody)
-                    .register(cfg.routes);
-            new ConfigRoutes(auth, configs, sse, metrics, maxBody).register(cfg.routes);
-            new InboxRoutes(auth, new InboxRepository(db.dsl(), publisher), idempotency, sse, metrics, maxBody)
-                    .register(cfg.routes);
-            new Pages().register(cfg.routes);
-            new OpenApiRoutes().register(cfg.routes);
-        });
+        this.app =
+                WebServer.create(http.host(), http.port(), idle, settings.cors().origins(), settings.tls(), cfg -> {
+                    // nosniff on everything; API answers are never cached (SSE and pages set their own).
+                    cfg.routes.before(ctx -> {
+                        ctx.header("X-Content-Type-Options", "nosniff");
+                        ctx.header("Cache-Control", "no-store");
+                    });
+                    new OpsRoutes(db, listener, metrics).register(cfg.routes);
+                    new AdminRoutes(auth, tokens, maxBody).register(cfg.routes);
+                    new UserEventRoutes(auth, publisher, idempotency, events, sse, metrics, maxBody)
+                            .register(cfg.routes);
+                    new TeamJobRoutes(auth, publisher, idempotency, sse, metrics, maxBody).register(cfg.routes);
+                    new ChatRoutes(
+                                    auth,
+                                    new ChatRepository(db.dsl(), publisher),
+                                    publisher,
+                                    idempotency,
+                                    sse,
+                                    metrics,
+                                    maxBody)
+                            .register(cfg.routes);
+                    new ConfigRoutes(auth, configs, sse, metrics, maxBody).register(cfg.routes);
+                    new InboxRoutes(auth, new InboxRepository(db.dsl(), publisher), idempotency, sse, metrics, maxBody)
+                            .register(cfg.routes);
+                    new Pages().register(cfg.routes);
+                    new OpenApiRoutes().register(cfg.routes);
+                });
     }
 
     /** Opens the database (embedded if no URL), migrates, and serves. */
     public static Herald start(Settings settings) {
+        if (settings.tls().enabled()) WebServer.keyStore(settings.tls()); // a bad keystore stops us first
         Database db = Database.open(settings);
         return start(settings, db);
     }
 
     /** Serves on an already open database (tests run several replicas on one). */
     public static Herald start(Settings settings, Database db) {
+        if (settings.tls().enabled()) WebServer.keyStore(settings.tls());
         Herald h = new Herald(settings, db);
         h.listener.start();
         h.revocationPoller.start();
@@ -222,8 +237,9 @@ public final class Herald implements AutoCloseable {
         h.idempotencyPruner.start();
         h.app.start();
         log.info(
-                "Herald {} listening on {}:{} — database {} ({})",
+                "Herald {} listening on {}://{}:{} — database {} ({})",
                 VERSION,
+                settings.tls().enabled() ? "https" : "http",
                 settings.http().host(),
                 h.port(),
                 db.url().describe(),
@@ -240,6 +256,11 @@ public final class Herald implements AutoCloseable {
     /** Every route this replica answers (method and path template), as registered. */
     public List<WebServer.Route> routes() {
         return WebServer.routes(app);
+    }
+
+    /** Open client connections; an HTTP/2 connection carries many requests and streams. */
+    public int httpConnections() {
+        return app == null ? 0 : WebServer.connections(app);
     }
 
     public Database database() {

@@ -1,18 +1,31 @@
 package dev.herald.http;
 
 import dev.herald.database.SqlStates;
+import dev.herald.settings.Settings;
 import dev.herald.stream.EventRejected;
 import dev.herald.stream.StreamBusy;
 import io.javalin.Javalin;
 import io.javalin.config.JavalinConfig;
 import io.javalin.http.Context;
 import io.javalin.http.HttpResponseException;
+import java.security.KeyStore;
+import java.security.KeyStoreException;
 import java.time.Duration;
+import java.util.Collections;
 import java.util.List;
 import java.util.Map;
 import java.util.function.Consumer;
+import org.eclipse.jetty.alpn.server.ALPNServerConnectionFactory;
+import org.eclipse.jetty.http2.HTTP2Cipher;
+import org.eclipse.jetty.http2.server.HTTP2CServerConnectionFactory;
+import org.eclipse.jetty.http2.server.HTTP2ServerConnectionFactory;
+import org.eclipse.jetty.server.HttpConfiguration;
 import org.eclipse.jetty.server.HttpConnectionFactory;
+import org.eclipse.jetty.server.SecureRequestCustomizer;
+import org.eclipse.jetty.server.Server;
 import org.eclipse.jetty.server.ServerConnector;
+import org.eclipse.jetty.server.SslConnectionFactory;
+import org.eclipse.jetty.util.ssl.SslContextFactory;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -26,7 +39,20 @@ public final class WebServer {
 
     private WebServer() {}
 
-    public static Javalin create(String host, int port, long idleTimeoutMillis, Consumer<JavalinConfig> routes) {
+    /**
+     * The server on {@code host:port}: HTTP/1.1 and h2c (prior knowledge and {@code Upgrade})
+     * in cleartext, or with {@code tls} HTTPS only, h2 by ALPN and HTTP/1.1. {@code corsOrigins}:
+     * the exact origins whose pages may call the API ({@link Cors}).
+     */
+    public static Javalin create(
+            String host,
+            int port,
+            long idleTimeoutMillis,
+            List<String> corsOrigins,
+            Settings.Tls tls,
+            Consumer<JavalinConfig> routes) {
+        // Read now: a bad keystore stops the start with a message naming the variable.
+        KeyStore keyStore = tls.enabled() ? keyStore(tls) : null;
         return Javalin.create(cfg -> {
             cfg.concurrency.useVirtualThreads = true;
             cfg.startup.showJavalinBanner = false;
@@ -34,7 +60,8 @@ public final class WebServer {
             cfg.requestLogger.http((ctx, ms) -> {
                 if (requests.isDebugEnabled()) {
                     requests.debug(
-                            "http {} {} status={} ms={}",
+                            "http {} {} {} status={} ms={}",
+                            ctx.req().getProtocol(),
                             ctx.method(),
                             ctx.path(),
                             ctx.status().getCode(),
@@ -44,7 +71,12 @@ public final class WebServer {
             cfg.http.maxRequestSize = 64L * 1024 * 1024;
             cfg.jetty.addConnector((server, httpConfig) -> {
                 httpConfig.setSendServerVersion(false);
-                ServerConnector c = new ServerConnector(server, new HttpConnectionFactory(httpConfig));
+                ServerConnector c = keyStore == null
+                        ? new ServerConnector(
+                                server,
+                                new HttpConnectionFactory(httpConfig),
+                                new HTTP2CServerConnectionFactory(httpConfig))
+                        : tlsConnector(server, httpConfig, keyStore, tls.password());
                 c.setHost(host);
                 c.setPort(port);
                 // The JDK's default backlog of 50 overflows under connection bursts
@@ -59,6 +91,7 @@ public final class WebServer {
                 c.setIdleTimeout(idleTimeoutMillis);
                 return c;
             });
+            Cors.install(cfg, corsOrigins);
             // Errors Jetty answers before any route runs (431, 414, malformed requests) are JSON too.
             cfg.jetty.modifyServer(server -> server.setErrorHandler(new JsonErrorHandler()));
             cfg.routes.exception(ApiException.class, (e, ctx) -> error(ctx, e));
@@ -147,6 +180,14 @@ public final class WebServer {
                 .toList();
     }
 
+    /** Open client connections (TCP/TLS) on every connector; an HTTP/2 one carries many streams. */
+    public static int connections(Javalin app) {
+        int n = 0;
+        for (var c : app.jettyServer().server().getConnectors())
+            n += c.getConnectedEndPoints().size();
+        return n;
+    }
+
     public static void error(Context ctx, ApiException e) {
         // An event stream already under way cannot turn into an error: a JSON body appended
         // to it would corrupt the stream. Ending it is all that is left (the client resumes).
@@ -160,13 +201,63 @@ public final class WebServer {
         // Jetty drains what has already arrived and closes the connection if more is still
         // coming: say so, or a client reuses the dead connection for its next request and
         // fails ("received no bytes"). Found by the hostile-input test.
+        // (HTTP/1.x only: HTTP/2 ends just the stream, and forbids the header.)
         if (ctx.attribute(Body.READ) == null
+                && ctx.req().getProtocol().startsWith("HTTP/1")
                 && (ctx.req().getContentLengthLong() > 0 || ctx.header("Transfer-Encoding") != null)) {
             ctx.header("Connection", "close");
         }
         Map<String, Object> body =
                 Map.of("error", Map.of("code", e.code(), "message", e.getMessage() == null ? "" : e.getMessage()));
         JsonResponses.respond(ctx, e.status(), body);
+    }
+
+    /**
+     * HTTPS: TLS, then ALPN choosing h2 or HTTP/1.1 (the default for clients without ALPN).
+     * Everything else as on the cleartext connector; requests see {@code https}.
+     */
+    private static ServerConnector tlsConnector(
+            Server server, HttpConfiguration httpConfig, KeyStore keyStore, String password) {
+        HttpConfiguration https = new HttpConfiguration(httpConfig);
+        SecureRequestCustomizer secure = new SecureRequestCustomizer();
+        // Clients reach a server by many names (IPs, load balancer names): no SNI-host check.
+        secure.setSniHostCheck(false);
+        https.addCustomizer(secure);
+        HttpConnectionFactory http11 = new HttpConnectionFactory(https);
+        HTTP2ServerConnectionFactory h2 = new HTTP2ServerConnectionFactory(https);
+        ALPNServerConnectionFactory alpn = new ALPNServerConnectionFactory();
+        alpn.setDefaultProtocol(http11.getProtocol());
+        SslContextFactory.Server ssl = new SslContextFactory.Server();
+        ssl.setKeyStore(keyStore);
+        ssl.setKeyStorePassword(password);
+        // h2 requires TLS 1.2+ and its cipher blacklist; Jetty's defaults already exclude the rest.
+        ssl.setCipherComparator(HTTP2Cipher.COMPARATOR);
+        SslConnectionFactory tls = new SslConnectionFactory(ssl, alpn.getProtocol());
+        return new ServerConnector(server, tls, alpn, h2, http11);
+    }
+
+    /**
+     * The keystore of HERALD_TLS_KEYSTORE (PKCS12 or JKS, found by content), with a private key;
+     * an IllegalArgumentException naming the variable otherwise.
+     */
+    public static KeyStore keyStore(Settings.Tls tls) {
+        KeyStore ks;
+        try {
+            ks = KeyStore.getInstance(tls.keystore().toFile(), tls.password().toCharArray());
+        } catch (Exception e) {
+            throw new IllegalArgumentException(
+                    "HERALD_TLS_KEYSTORE: cannot open " + tls.keystore().toAbsolutePath()
+                            + " as a PKCS12 or JKS keystore with HERALD_TLS_KEYSTORE_PASSWORD: " + e.getMessage());
+        }
+        try {
+            for (String alias : Collections.list(ks.aliases())) {
+                if (ks.isKeyEntry(alias)) return ks;
+            }
+        } catch (KeyStoreException e) {
+            throw new IllegalArgumentException("HERALD_TLS_KEYSTORE: " + e.getMessage());
+        }
+        throw new IllegalArgumentException(
+                "HERALD_TLS_KEYSTORE: " + tls.keystore().toAbsolutePath() + " holds no private key");
     }
 
     static String codeFor(int status) {

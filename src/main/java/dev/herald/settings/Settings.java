@@ -1,8 +1,15 @@
 package dev.herald.settings;
 
+import java.net.URI;
+import java.net.URISyntaxException;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.time.format.DateTimeParseException;
+import java.util.Arrays;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.Objects;
 import java.util.function.UnaryOperator;
@@ -21,7 +28,9 @@ public record Settings(
         Replay replay,
         Publishing publishing,
         Limits limits,
-        Jwt jwt) {
+        Jwt jwt,
+        Cors cors,
+        Tls tls) {
 
     /** The HTTP port: HERALD_HOST, HERALD_PORT, HERALD_MAX_BODY_BYTES. */
     public record Http(String host, int port, long maxBodyBytes) {}
@@ -107,6 +116,78 @@ public record Settings(
         }
     }
 
+    /**
+     * Browsers on other origins: HERALD_CORS_ORIGINS, a comma-separated list of exact origins
+     * ({@code scheme://host[:port]}, no path; default none). Each is checked here and kept in
+     * the form browsers send ({@code Origin}): scheme and host in lower case, no default port.
+     */
+    public record Cors(List<String> origins) {
+        public static final String VARIABLE = "HERALD_CORS_ORIGINS";
+
+        public Cors {
+            LinkedHashSet<String> checked = new LinkedHashSet<>();
+            for (String o : origins) checked.add(origin(o));
+            origins = List.copyOf(checked);
+        }
+
+        /** A comma-separated list (blank entries ignored). */
+        public static Cors parse(String list) {
+            if (list == null || list.isBlank()) return new Cors(List.of());
+            return new Cors(Arrays.stream(list.split(","))
+                    .map(String::trim)
+                    .filter(x -> !x.isEmpty())
+                    .toList());
+        }
+
+        /** One origin as browsers send it; an IllegalArgumentException naming the variable if it is none. */
+        static String origin(String value) {
+            String v = value == null ? "" : value.trim();
+            String why = null;
+            URI u = null;
+            try {
+                u = new URI(v);
+            } catch (URISyntaxException e) {
+                why = "not a URL";
+            }
+            if (why == null) {
+                if (u.getScheme() == null || u.getRawAuthority() == null || u.getHost() == null) {
+                    why = "expected scheme://host[:port]";
+                } else if (u.getRawUserInfo() != null) {
+                    why = "no user info allowed";
+                } else if (!u.getRawPath().isEmpty()) {
+                    why = "no path allowed (not even a trailing '/')";
+                } else if (u.getRawQuery() != null || u.getRawFragment() != null) {
+                    why = "no query or fragment allowed";
+                } else if (u.getPort() == 0
+                        || (u.getPort() < 0 && u.getRawAuthority().endsWith(":"))) {
+                    why = "bad port";
+                }
+            }
+            if (why != null) {
+                throw new IllegalArgumentException(VARIABLE + ": '" + v + "' is not an origin (" + why
+                        + "); list exact origins such as https://app.example.com or http://localhost:3000");
+            }
+            String scheme = u.getScheme().toLowerCase(Locale.ROOT);
+            String host = u.getHost().toLowerCase(Locale.ROOT);
+            int port = u.getPort();
+            boolean defaultPort = (scheme.equals("https") && port == 443) || (scheme.equals("http") && port == 80);
+            return scheme + "://" + host + (port < 0 || defaultPort ? "" : ":" + port);
+        }
+    }
+
+    /**
+     * HTTPS on HERALD_PORT instead of cleartext: HERALD_TLS_KEYSTORE (a PKCS12 or JKS file with
+     * the server's key and certificate chain) and HERALD_TLS_KEYSTORE_PASSWORD. Null keystore:
+     * cleartext (HTTP/1.1 and h2c).
+     */
+    public record Tls(Path keystore, String password) {
+        public static final Tls NONE = new Tls(null, null);
+
+        public boolean enabled() {
+            return keystore != null;
+        }
+    }
+
     public static Settings defaults() {
         return new Settings(
                 new Http("0.0.0.0", 8080, 64 * 1024),
@@ -118,7 +199,9 @@ public record Settings(
                 new Replay(60, 100_000, Duration.ofMinutes(1)),
                 new Publishing(Duration.ofSeconds(2), 4),
                 new Limits(64, 20, Duration.ofSeconds(10)),
-                new Jwt(null, null, null, "herald"));
+                new Jwt(null, null, null, "herald"),
+                new Cors(List.of()),
+                Tls.NONE);
     }
 
     public static Settings fromEnv(Map<String, String> env) {
@@ -162,7 +245,9 @@ public record Settings(
                         e.secret("HERALD_JWT_SECRET"),
                         e.text("HERALD_JWT_JWKS_URL"),
                         e.text("HERALD_JWT_ISSUER"),
-                        Objects.requireNonNullElse(e.text("HERALD_JWT_AUDIENCE"), d.jwt.audience())));
+                        Objects.requireNonNullElse(e.text("HERALD_JWT_AUDIENCE"), d.jwt.audience())),
+                Cors.parse(e.text(Cors.VARIABLE)),
+                e.tls());
     }
 
     /** The shortest HERALD_ADMIN_TOKEN accepted. */
@@ -193,6 +278,8 @@ public record Settings(
         private Publishing publishing;
         private Limits limits;
         private Jwt jwt;
+        private Cors cors;
+        private Tls tls;
 
         private Builder(Settings s) {
             http = s.http;
@@ -205,6 +292,8 @@ public record Settings(
             publishing = s.publishing;
             limits = s.limits;
             jwt = s.jwt;
+            cors = s.cors;
+            tls = s.tls;
         }
 
         public Builder host(String host) {
@@ -325,9 +414,32 @@ public record Settings(
             return this;
         }
 
+        /** Exact origins allowed to call the API from a browser (HERALD_CORS_ORIGINS). */
+        public Builder corsOrigins(String... origins) {
+            cors = new Cors(List.of(origins));
+            return this;
+        }
+
+        /** HTTPS with this keystore (PKCS12 or JKS); null: cleartext. */
+        public Builder tls(Path keystore, String password) {
+            tls = keystore == null ? Tls.NONE : new Tls(keystore, password);
+            return this;
+        }
+
         public Settings build() {
             return new Settings(
-                    http, storage, adminToken, streams, watchdog, retention, replay, publishing, limits, jwt);
+                    http,
+                    storage,
+                    adminToken,
+                    streams,
+                    watchdog,
+                    retention,
+                    replay,
+                    publishing,
+                    limits,
+                    jwt,
+                    cors,
+                    tls);
         }
     }
 
@@ -356,6 +468,26 @@ public record Settings(
             } catch (NumberFormatException e) {
                 throw new IllegalArgumentException(name + " must be a whole number, got '" + v + "'");
             }
+        }
+
+        Tls tls() {
+            String keystore = text("HERALD_TLS_KEYSTORE");
+            String password = env.get("HERALD_TLS_KEYSTORE_PASSWORD");
+            if (keystore == null) {
+                if (password != null && !password.isEmpty()) {
+                    throw new IllegalArgumentException(
+                            "HERALD_TLS_KEYSTORE_PASSWORD is set but HERALD_TLS_KEYSTORE is not");
+                }
+                return Tls.NONE;
+            }
+            Path p = Path.of(keystore);
+            if (!Files.isReadable(p)) {
+                throw new IllegalArgumentException("HERALD_TLS_KEYSTORE: cannot read " + p.toAbsolutePath());
+            }
+            if (password == null) {
+                throw new IllegalArgumentException("HERALD_TLS_KEYSTORE_PASSWORD is required with HERALD_TLS_KEYSTORE");
+            }
+            return new Tls(p, password);
         }
 
         /** ISO-8601 durations (PT15S, P7D), as docs/API.md documents them. */

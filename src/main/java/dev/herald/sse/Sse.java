@@ -16,7 +16,6 @@ import java.util.Map;
 import java.util.function.Function;
 import java.util.function.Predicate;
 import org.eclipse.jetty.ee10.servlet.ServletContextRequest;
-import org.eclipse.jetty.io.EndPoint;
 
 /**
  * Serves any stream over Server-Sent Events with API.md's common rules: 406 without
@@ -164,14 +163,11 @@ public final class Sse {
         ReplayGate gate = replayGate;
         gate.connect(target.principal()); // 429 in a reconnect storm
         HttpServletResponse res = ctx.res();
-        EndPoint endPoint = ServletContextRequest.getServletContextRequest(ctx.req())
-                .getConnectionMetaData()
-                .getConnection()
-                .getEndPoint();
+        ClientLink link = ClientLink.of(ServletContextRequest.getServletContextRequest(ctx.req()));
         OutputStream out = res.getOutputStream();
         SseSession session = new SseSession(
                 out,
-                endPoint,
+                link,
                 target.principal().tokenPrefix(),
                 target.filter(),
                 target.terminal(),
@@ -206,7 +202,8 @@ public final class Sse {
                 res.setContentType("text/event-stream");
                 res.setHeader("Cache-Control", "no-cache");
                 res.setHeader("X-Accel-Buffering", "no");
-                res.setHeader("Connection", "close");
+                // HTTP/1.1 only: connection-specific headers are illegal on HTTP/2 (RFC 9113 8.2.2).
+                if (link.connectionHeaders()) res.setHeader("Connection", "close");
                 session.write(Frame.opening(retryMillis));
                 if (start < pruned) {
                     session.write(Frame.reset(pruned + 1));

@@ -8,23 +8,18 @@ import dev.herald.stream.Subscriber;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.OutputStream;
-import java.nio.ByteBuffer;
 import java.time.Instant;
 import java.util.List;
 import java.util.concurrent.ConcurrentLinkedQueue;
-import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Predicate;
-import org.eclipse.jetty.io.EndPoint;
-import org.eclipse.jetty.util.BufferUtil;
-import org.eclipse.jetty.util.Callback;
 
 /**
  * One SSE connection. Its own virtual thread writes; the hub only wakes it. It pulls the
  * events after its cursor, so it can never skip, repeat or reorder one, and a slow client
  * blocks only itself: the sweeper drops it once a write has been stuck too long, and it
  * resumes from its cursor on reconnect. The client's close is seen at once (EOF on the
- * socket), not at the next failed write.
+ * socket, or the HTTP/2 stream's reset: {@link ClientLink}), not at the next failed write.
  */
 public final class SseSession implements Subscriber {
     private static final org.slf4j.Logger log = org.slf4j.LoggerFactory.getLogger(SseSession.class);
@@ -40,7 +35,7 @@ public final class SseSession implements Subscriber {
     private static final byte[] PING = Frame.comment("ping");
 
     private final OutputStream out;
-    private final EndPoint endPoint;
+    private final ClientLink link;
     private final String tokenPrefix;
     private final Predicate<Event> filter;
     private final Predicate<Event> terminal;
@@ -63,7 +58,7 @@ public final class SseSession implements Subscriber {
 
     SseSession(
             OutputStream out,
-            EndPoint endPoint,
+            ClientLink link,
             String tokenPrefix,
             Predicate<Event> filter,
             Predicate<Event> terminal,
@@ -71,7 +66,7 @@ public final class SseSession implements Subscriber {
             Instant expiresAt,
             SseMetrics metrics) {
         this.out = out;
-        this.endPoint = endPoint;
+        this.link = link;
         this.tokenPrefix = tokenPrefix;
         this.filter = filter;
         this.terminal = terminal;
@@ -132,7 +127,7 @@ public final class SseSession implements Subscriber {
     /** Ends the connection now, even mid-write (slow client, client gone). */
     void abort(String reason) {
         close(reason);
-        endPoint.close();
+        link.abort(reason);
     }
 
     /** How long the current write has been blocked, in nanoseconds (0 when not writing). */
@@ -162,35 +157,9 @@ public final class SseSession implements Subscriber {
         }
     }
 
-    /** Watches the socket for the client's close: a read that reaches EOF. */
+    /** Watches for the client's close (EOF on HTTP/1.1, the stream's reset on HTTP/2). */
     void watchForClose() {
-        Callback cb = new Callback() {
-            @Override
-            public void succeeded() {
-                try {
-                    ByteBuffer buf = BufferUtil.allocate(64);
-                    int n = endPoint.fill(buf);
-                    if (n < 0 || !endPoint.isOpen()) {
-                        close("client closed");
-                        return;
-                    }
-                    // Clients send nothing more on an SSE request; ignore anything that comes.
-                    endPoint.tryFillInterested(this);
-                } catch (IOException e) {
-                    close("client connection failed");
-                }
-            }
-
-            @Override
-            public void failed(Throwable x) {
-                if (x instanceof TimeoutException && endPoint.isOpen() && !closed) {
-                    endPoint.tryFillInterested(this);
-                } else {
-                    close("client connection failed");
-                }
-            }
-        };
-        endPoint.tryFillInterested(cb);
+        link.watch(this::close, () -> closed);
     }
 
     /** Milliseconds until the token expires (at least 1; huge when it never does). */

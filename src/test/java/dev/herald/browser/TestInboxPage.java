@@ -46,8 +46,12 @@ class TestInboxPage {
     private static final Pattern RESULT = Pattern.compile("^(ok|not ok) (\\d+) - (.*?)(?: \\((\\d+) ms\\))?$");
     private static final long RUN_DEADLINE_SECONDS = 240;
 
+    /** Another origin (listed in the replicas' HERALD_CORS_ORIGINS) serving cross-origin.html. */
+    static final HttpServer otherOrigin = bindOtherOrigin();
+
     @RegisterExtension
-    static final TestServer server = TestServer.replicas(2);
+    static final TestServer server = TestServer.replicas(
+            2, b -> b.corsOrigins("http://127.0.0.1:" + otherOrigin.getAddress().getPort()));
 
     static int pagePort;
     static Herald restarted;
@@ -75,6 +79,7 @@ class TestInboxPage {
                 Files.isDirectory(SCRIPTS.resolve("node_modules/playwright-core")),
                 "playwright-core is not installed: run `make test`, or `npm ci` in src/test/browser");
 
+        startOtherOrigin();
         pagePort = server.replica(0).port();
         limitedDb = Database.connect(server.databaseUrl(), 4);
         limited = Herald.start(server.settings(b -> b.replay(2, 0, Duration.ofSeconds(2))), limitedDb);
@@ -93,6 +98,10 @@ class TestInboxPage {
                 .put(
                         "HERALD_CONTROL",
                         "http://127.0.0.1:" + control.getAddress().getPort());
+        pb.environment()
+                .put(
+                        "HERALD_OTHER_ORIGIN",
+                        "http://127.0.0.1:" + otherOrigin.getAddress().getPort());
         pb.environment().put("HERALD_OUT", out.toString());
         pb.environment().put("CHROMIUM", chromium.toString());
         Process node = pb.start();
@@ -168,6 +177,27 @@ class TestInboxPage {
         control.start();
     }
 
+    /** A port of its own, bound before the replicas start (their CORS list names it). */
+    private static HttpServer bindOtherOrigin() {
+        try {
+            return HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 0);
+        } catch (IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        }
+    }
+
+    /** A static page on its own port: another origin than Herald's. */
+    private static void startOtherOrigin() throws IOException {
+        byte[] page = Files.readAllBytes(SCRIPTS.resolve("cross-origin.html"));
+        otherOrigin.createContext("/cross-origin.html", ex -> {
+            ex.getResponseHeaders().set("Content-Type", "text/html; charset=utf-8");
+            ex.sendResponseHeaders(200, page.length);
+            ex.getResponseBody().write(page);
+            ex.close();
+        });
+        otherOrigin.start();
+    }
+
     private static Herald pageReplica() {
         return restarted != null ? restarted : server.replica(0);
     }
@@ -189,6 +219,7 @@ class TestInboxPage {
     @AfterAll
     static void stop() {
         if (control != null) control.stop(0);
+        otherOrigin.stop(0);
         if (restarted != null) restarted.stop(true);
         if (limited != null) limited.stop(true);
     }

@@ -1,12 +1,17 @@
 package dev.herald.settings;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.time.Duration;
+import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 class TestSettings {
 
@@ -117,5 +122,61 @@ class TestSettings {
         Settings tuned = Settings.defaults().with(b -> b.jwtSecret(secret).jwtIssuer("me"));
         assertEquals(new Settings.Jwt(secret, null, "me", "herald"), tuned.jwt());
         assertEquals(Settings.defaults().replay(), tuned.replay());
+    }
+
+    @Test
+    void cors_origins_are_exact_origins_checked_at_start() {
+        assertEquals(List.of(), Settings.fromEnv(Map.of()).cors().origins());
+        Settings s = Settings.fromEnv(Map.of(
+                "HERALD_CORS_ORIGINS", " https://App.Example.com , http://localhost:3000,https://x.example:443,"));
+        assertEquals(
+                List.of("https://app.example.com", "http://localhost:3000", "https://x.example"),
+                s.cors().origins());
+        for (String bad : List.of(
+                "https://app.example.com/",
+                "https://app.example.com/path",
+                "app.example.com",
+                "*",
+                "null",
+                "https://app.example.com?x=1",
+                "https://user@app.example.com",
+                "http://localhost:")) {
+            var e = assertThrows(
+                    IllegalArgumentException.class,
+                    () -> Settings.fromEnv(Map.of("HERALD_CORS_ORIGINS", "http://ok.example," + bad)),
+                    bad);
+            assertTrue(e.getMessage().contains("HERALD_CORS_ORIGINS"), e.getMessage());
+            assertTrue(e.getMessage().contains(bad.trim()), e.getMessage());
+        }
+        assertEquals(
+                List.of("http://127.0.0.1:9"),
+                Settings.defaults()
+                        .with(b -> b.corsOrigins("http://127.0.0.1:9"))
+                        .cors()
+                        .origins());
+        assertThrows(IllegalArgumentException.class, () -> Settings.defaults().with(b -> b.corsOrigins("http://x/")));
+    }
+
+    @Test
+    void tls_needs_a_readable_keystore_and_its_password(@TempDir Path dir) throws Exception {
+        assertFalse(Settings.fromEnv(Map.of()).tls().enabled());
+        Path ks = Files.writeString(dir.resolve("server.p12"), "not really a keystore");
+        Settings s = Settings.fromEnv(
+                Map.of("HERALD_TLS_KEYSTORE", ks.toString(), "HERALD_TLS_KEYSTORE_PASSWORD", "secret"));
+        assertEquals(new Settings.Tls(ks, "secret"), s.tls());
+        var missing = assertThrows(
+                IllegalArgumentException.class,
+                () -> Settings.fromEnv(Map.of(
+                        "HERALD_TLS_KEYSTORE",
+                        dir.resolve("absent.p12").toString(),
+                        "HERALD_TLS_KEYSTORE_PASSWORD",
+                        "x")));
+        assertTrue(missing.getMessage().contains("HERALD_TLS_KEYSTORE"), missing.getMessage());
+        var noPassword = assertThrows(
+                IllegalArgumentException.class, () -> Settings.fromEnv(Map.of("HERALD_TLS_KEYSTORE", ks.toString())));
+        assertTrue(noPassword.getMessage().contains("HERALD_TLS_KEYSTORE_PASSWORD"), noPassword.getMessage());
+        assertThrows(
+                IllegalArgumentException.class,
+                () -> Settings.fromEnv(Map.of("HERALD_TLS_KEYSTORE_PASSWORD", "secret")));
     }
 }

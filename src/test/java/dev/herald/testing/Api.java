@@ -14,7 +14,12 @@ import java.util.Map;
 public final class Api {
     public static final ObjectMapper JSON = new ObjectMapper();
     private static final HttpClient CLIENT =
-            HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
+            // HTTP/1.1, one connection per stream, as most clients: Java's default (HTTP/2) would
+            // upgrade to h2c and put every stream of a test on one connection (TestHttp2 does that).
+            HttpClient.newBuilder()
+                    .version(HttpClient.Version.HTTP_1_1)
+                    .connectTimeout(Duration.ofSeconds(5))
+                    .build();
 
     public final String base;
 

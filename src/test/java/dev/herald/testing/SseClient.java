@@ -32,7 +32,12 @@ public final class SseClient implements AutoCloseable {
     }
 
     private static final HttpClient CLIENT =
-            HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
+            // HTTP/1.1, one connection per stream, as most clients: Java's default (HTTP/2) would
+            // upgrade to h2c and put every stream of a test on one connection (TestHttp2 does that).
+            HttpClient.newBuilder()
+                    .version(HttpClient.Version.HTTP_1_1)
+                    .connectTimeout(Duration.ofSeconds(5))
+                    .build();
 
     public final int status;
     public final HttpResponse<InputStream> response;
@@ -74,6 +79,15 @@ public final class SseClient implements AutoCloseable {
             return new SseClient(CLIENT.send(b.build(), HttpResponse.BodyHandlers.ofInputStream()));
         } catch (Exception e) {
             throw new AssertionError("SSE open failed: " + url + ": " + e, e);
+        }
+    }
+
+    /** A stream opened with the caller's client and request (HTTP/2, TLS, extra headers). */
+    public static SseClient open(HttpClient client, HttpRequest request) {
+        try {
+            return new SseClient(client.send(request, HttpResponse.BodyHandlers.ofInputStream()));
+        } catch (Exception e) {
+            throw new AssertionError("SSE open failed: " + request.uri() + ": " + e, e);
         }
     }
 
