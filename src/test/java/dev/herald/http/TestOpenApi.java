@@ -107,7 +107,11 @@ class TestOpenApi {
     @Test
     void every_route_the_server_has_is_documented_and_every_documented_one_is_served() {
         Set<String> served = new TreeSet<>();
-        for (WebServer.Route r : server.herald().routes()) served.add(r.method() + " " + r.path());
+        for (WebServer.Route r : server.herald().routes()) {
+            // The CORS preflight answers OPTIONS on every path (docs/API.md, CORS); it is no operation.
+            if (r.method().equals("OPTIONS") && r.path().equals("/*")) continue;
+            served.add(r.method() + " " + r.path());
+        }
         Set<String> documented = new TreeSet<>(contract.operations());
         Set<String> undocumented = new TreeSet<>(served);
         undocumented.removeAll(documented);
