@@ -1,23 +1,26 @@
 package dev.herald.testing;
 
 import dev.herald.database.DatabaseUrl;
-import io.zonky.test.db.postgres.embedded.EmbeddedPostgres;
+import dev.herald.database.EmbeddedServer;
+import java.nio.file.Files;
 import java.sql.Connection;
 import java.sql.DriverManager;
 import java.sql.Statement;
+import java.util.Map;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.testcontainers.DockerClientFactory;
 import org.testcontainers.postgresql.PostgreSQLContainer;
 
 /**
  * The PostgreSQL server tests run against, chosen once per JVM: HERALD_DATABASE_URL if set,
- * else Testcontainers when a Docker engine answers, else an embedded PostgreSQL (zonky).
+ * else Testcontainers when a Docker engine answers, else an embedded PostgreSQL locked down
+ * exactly as Herald's own (password only, loopback only; {@link EmbeddedServer}).
  * Each test class takes a {@link #fresh()} database, so NOTIFY traffic and rows never mix.
  */
 public final class TestDatabase {
     private static final AtomicInteger counter = new AtomicInteger();
     private static volatile DatabaseUrl server;
-    private static EmbeddedPostgres embedded;
+    private static EmbeddedServer embedded;
 
     private TestDatabase() {}
 
@@ -36,27 +39,19 @@ public final class TestDatabase {
         } else {
             System.out.println("[test-db] no Docker engine answers; using embedded PostgreSQL");
             try {
-                embedded = EmbeddedPostgres.builder()
-                        .setServerConfig("max_connections", "400")
-                        .setServerConfig("synchronous_commit", "on")
-                        .start();
+                embedded = EmbeddedServer.start(
+                        Files.createTempDirectory("herald-test-pg"), Map.of("max_connections", "400"), 0, true);
             } catch (Exception e) {
                 throw new IllegalStateException("embedded PostgreSQL did not start", e);
             }
-            server = new DatabaseUrl("localhost", embedded.getPort(), "postgres", "postgres", null);
-            Runtime.getRuntime().addShutdownHook(new Thread(() -> {
-                try {
-                    embedded.close();
-                } catch (Exception ignored) {
-                    // exiting anyway
-                }
-            }));
+            server = embedded.url();
+            Runtime.getRuntime().addShutdownHook(new Thread(embedded::close));
         }
         return server;
     }
 
     /** The embedded server, when tests run on one (fault tests stop and restart it). */
-    public static EmbeddedPostgres embedded() {
+    public static EmbeddedServer embedded() {
         server();
         return embedded;
     }
