@@ -77,6 +77,7 @@ public final class Database implements AutoCloseable {
             db.close();
             throw new IllegalStateException("database migration failed: " + e.getMessage(), e);
         }
+        DatabaseBoundary.check(db.dsl, db.url);
         return db;
     }
 
