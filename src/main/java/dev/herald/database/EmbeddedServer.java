@@ -105,7 +105,7 @@ public final class EmbeddedServer implements AutoCloseable {
     public static EmbeddedServer start(Path dataDir, Map<String, String> serverConfig, int port, boolean ephemeral) {
         try {
             return open(dataDir.toAbsolutePath(), serverConfig, port, ephemeral);
-        } catch (IOException e) {
+        } catch (IOException | UncheckedIOException e) {
             throw new IllegalStateException(
                     "could not start the embedded PostgreSQL in " + dataDir.toAbsolutePath() + ": " + e.getMessage(),
                     e);
