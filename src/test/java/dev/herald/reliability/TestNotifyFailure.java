@@ -5,7 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.herald.database.DatabaseUrl;
-import dev.herald.http.ApiException;
+import dev.herald.stream.EventRejected;
 import dev.herald.stream.StreamKey;
 import dev.herald.testing.Api;
 import dev.herald.testing.TestServer;
@@ -123,17 +123,16 @@ class TestNotifyFailure {
                 c.rollback();
             }
             assertEquals(0, Pg.events(db, TENANT, "otto"));
-            // Herald's own transient signals check the limit before PostgreSQL does: 413.
-            ApiException tooBig = assertThrows(
-                    ApiException.class,
+            // Herald's own transient signals check the limit before PostgreSQL does (HTTP: 413).
+            EventRejected tooBig = assertThrows(
+                    EventRejected.class,
                     () -> server.herald()
                             .publisher()
                             .signal(
                                     new StreamKey(TENANT, "user:otto"),
                                     "status",
                                     Api.JSON.valueToTree(Map.of("blob", "é".repeat(4_000)))));
-            assertEquals(413, tooBig.status());
-            assertEquals("payload_too_large", tooBig.code());
+            assertEquals(EventRejected.Reason.TOO_LARGE, tooBig.reason());
         }
     }
 
