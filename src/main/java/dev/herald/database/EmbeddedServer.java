@@ -75,6 +75,7 @@ public final class EmbeddedServer implements AutoCloseable {
     private static final String ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
     private static final int PASSWORD_LENGTH = 40; // ~238 bits
     private static final Duration RELOAD_WAIT = Duration.ofSeconds(10);
+    private static final Duration STOP_WAIT = Duration.ofSeconds(60);
     /** How long zonky waits for the server to answer (its default, 10 s, is short on a loaded machine). */
     private static final Duration STARTUP_WAIT = Duration.ofSeconds(30);
 
@@ -230,6 +231,7 @@ public final class EmbeddedServer implements AutoCloseable {
         } catch (IOException e) {
             log.warn("embedded PostgreSQL did not stop cleanly: {}", e.getMessage());
         }
+        awaitStopped();
         if (ephemeral) {
             try {
                 Files.deleteIfExists(passwordFile());
@@ -238,6 +240,27 @@ public final class EmbeddedServer implements AutoCloseable {
                 // a temporary directory left behind
             }
         }
+    }
+
+    /**
+     * zonky gives pg_ctl 5 s to stop the server; a shutdown checkpoint on a loaded machine may
+     * take longer, and the server goes on stopping after pg_ctl gave up. A start on the same data
+     * dir must not find it still running: wait (bounded) until its postmaster is gone.
+     */
+    private void awaitStopped() {
+        Path pidFile = dataDir.resolve(CLUSTER_DIR).resolve("postmaster.pid");
+        long until = System.nanoTime() + STOP_WAIT.toNanos();
+        while (System.nanoTime() < until) {
+            long pid;
+            try {
+                pid = Long.parseLong(Files.readAllLines(pidFile).getFirst().strip());
+            } catch (IOException | RuntimeException gone) {
+                return; // no pid file (stopped, or never started): nothing to wait for
+            }
+            if (!ProcessHandle.of(pid).map(ProcessHandle::isAlive).orElse(false)) return;
+            sleep(50);
+        }
+        log.warn("embedded PostgreSQL in {} still stopping after {} s", dataDir, STOP_WAIT.toSeconds());
     }
 
     static String generatePassword() {

@@ -46,7 +46,7 @@ class TestAppRoleByDba {
 
     @BeforeAll
     static void start() {
-        cluster = EmbeddedServer.start(dataDir, Map.of("max_connections", "50"), 0, false);
+        cluster = EmbeddedServer.start(dataDir, Map.of("max_connections", "50", "fsync", "off"), 0, false);
         superuser = cluster.url();
     }
 

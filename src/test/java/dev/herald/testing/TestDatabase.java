@@ -39,8 +39,13 @@ public final class TestDatabase {
         } else {
             System.out.println("[test-db] no Docker engine answers; using embedded PostgreSQL");
             try {
+                // fsync off, as zonky starts it: tests need no crash safety, and a shutdown
+                // checkpoint that fsyncs everything can outlast pg_ctl's 5 s on a loaded machine.
                 embedded = EmbeddedServer.start(
-                        Files.createTempDirectory("herald-test-pg"), Map.of("max_connections", "400"), 0, true);
+                        Files.createTempDirectory("herald-test-pg"),
+                        Map.of("max_connections", "400", "fsync", "off"),
+                        0,
+                        true);
             } catch (Exception e) {
                 throw new IllegalStateException("embedded PostgreSQL did not start", e);
             }
