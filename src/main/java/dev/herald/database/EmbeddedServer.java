@@ -19,6 +19,7 @@ import java.sql.DriverManager;
 import java.sql.SQLException;
 import java.sql.Statement;
 import java.time.Duration;
+import java.util.Comparator;
 import java.util.Map;
 import java.util.Properties;
 import java.util.Set;
@@ -101,7 +102,8 @@ public final class EmbeddedServer implements AutoCloseable {
 
     /**
      * The same on a given port (0: any free one). An {@code ephemeral} server (tests) always
-     * starts a new cluster and deletes it, and its password file, when closed.
+     * starts a new cluster and deletes {@code dataDir} when closed; it has no shutdown hook of
+     * its own, so its owner closes it.
      */
     public static EmbeddedServer start(Path dataDir, Map<String, String> serverConfig, int port, boolean ephemeral) {
         try {
@@ -117,10 +119,11 @@ public final class EmbeddedServer implements AutoCloseable {
             throws IOException {
         Files.createDirectories(dataDir);
         Path cluster = dataDir.resolve(CLUSTER_DIR);
+        if (ephemeral) deleteTree(cluster);
         Path passwordFile = dataDir.resolve(PASSWORD_FILE);
         Path hba = cluster.resolve("pg_hba.conf");
-        // zonky runs initdb exactly when postgresql.conf is missing (or it cleans the directory).
-        boolean fresh = ephemeral || !Files.exists(cluster.resolve("postgresql.conf"));
+        // zonky runs initdb exactly when postgresql.conf is missing.
+        boolean fresh = !Files.exists(cluster.resolve("postgresql.conf"));
         boolean known = Files.exists(passwordFile) && !ephemeral;
         String password;
         if (known) {
@@ -134,7 +137,11 @@ public final class EmbeddedServer implements AutoCloseable {
 
         EmbeddedPostgres.Builder b = EmbeddedPostgres.builder()
                 .setDataDirectory(cluster.toFile())
-                .setCleanDataDirectory(ephemeral)
+                // An ephemeral server's directory is deleted by close(), once the server has
+                // stopped (zonky's would go even while it still runs), and its owner closes it:
+                // zonky's own shutdown hook would race that deletion.
+                .setCleanDataDirectory(false)
+                .setRegisterShutdownHook(!ephemeral)
                 .setPort(port)
                 .setPGStartupWait(STARTUP_WAIT)
                 // zonky starts PostgreSQL with fsync off (-F) and synchronous_commit off;
@@ -232,13 +239,17 @@ public final class EmbeddedServer implements AutoCloseable {
             log.warn("embedded PostgreSQL did not stop cleanly: {}", e.getMessage());
         }
         awaitStopped();
-        if (ephemeral) {
-            try {
-                Files.deleteIfExists(passwordFile());
-                Files.deleteIfExists(dataDir);
-            } catch (IOException ignored) {
-                // a temporary directory left behind
+        if (ephemeral) deleteTree(dataDir);
+    }
+
+    private static void deleteTree(Path dir) {
+        if (!Files.exists(dir)) return;
+        try (var paths = Files.walk(dir)) {
+            for (Path p : paths.sorted(Comparator.reverseOrder()).toList()) {
+                Files.deleteIfExists(p);
             }
+        } catch (IOException | UncheckedIOException e) {
+            log.warn("could not delete {}: {}", dir, e.getMessage());
         }
     }
 
