@@ -2,9 +2,12 @@
 
 -- `reset` and `error` are the SSE protocol's own event names (a stream's reset, EventSource's
 -- error): a user event of either type would be mistaken for them by clients.
+-- It stays what V60 made it: run as its owner with a fixed search_path (CREATE OR REPLACE
+-- would otherwise reset both).
 CREATE OR REPLACE FUNCTION herald.publish_user_event(p_tenant text, p_user text, p_type text, p_data jsonb)
     RETURNS bigint
-    LANGUAGE plpgsql AS
+    LANGUAGE plpgsql
+    SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS
 $$
 BEGIN
     IF p_tenant IS NULL OR p_tenant !~ '^[A-Za-z0-9_.@:-]{1,128}$' THEN

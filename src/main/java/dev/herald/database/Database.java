@@ -3,27 +3,21 @@ package dev.herald.database;
 import com.zaxxer.hikari.HikariConfig;
 import com.zaxxer.hikari.HikariDataSource;
 import dev.herald.settings.Settings;
-import io.zonky.test.db.postgres.embedded.EmbeddedPostgres;
-import java.io.IOException;
-import java.nio.file.Files;
+import java.util.Map;
 import org.flywaydb.core.Flyway;
 import org.flywaydb.core.api.FlywayException;
 import org.jooq.DSLContext;
 import org.jooq.SQLDialect;
 import org.jooq.impl.DSL;
 import org.postgresql.ds.PGSimpleDataSource;
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
 
 /**
  * The database Herald runs on: HERALD_DATABASE_URL if set, else an embedded PostgreSQL whose
  * data lives in HERALD_DATA_DIR. Owns the connection pool, applies migrations at start.
  */
 public final class Database implements AutoCloseable {
-    private static final Logger log = LoggerFactory.getLogger(Database.class);
-
     private final DatabaseUrl url;
-    private final EmbeddedPostgres embedded;
+    private final EmbeddedServer embedded;
     private final HikariDataSource pool;
     private final HikariDataSource reads;
     private final DSLContext dsl;
@@ -33,7 +27,7 @@ public final class Database implements AutoCloseable {
     /** The client-side bound on waiting for any answer: the statement timeout and a margin. */
     static final int SOCKET_TIMEOUT_SECONDS = STATEMENT_TIMEOUT_MS / 1000 + 15;
 
-    private Database(DatabaseUrl url, EmbeddedPostgres embedded, int poolSize) {
+    private Database(DatabaseUrl url, EmbeddedServer embedded, int poolSize) {
         this.url = url;
         this.embedded = embedded;
         PGSimpleDataSource ds = new PGSimpleDataSource();
@@ -78,34 +72,14 @@ public final class Database implements AutoCloseable {
             DatabaseUrl url = DatabaseUrl.parse(config.storage().databaseUrl());
             return migrated(new Database(url, null, config.storage().poolSize()));
         }
-        EmbeddedPostgres pg = startEmbedded(config);
-        DatabaseUrl url = new DatabaseUrl("localhost", pg.getPort(), "postgres", "postgres", null);
-        return migrated(new Database(url, pg, config.storage().poolSize()));
+        // Password-only, loopback-only; the password is kept in HERALD_DATA_DIR (docs/adr/0080).
+        EmbeddedServer pg = EmbeddedServer.start(config.storage().dataDir(), Map.of("max_connections", "200"));
+        return migrated(new Database(pg.url(), pg, config.storage().poolSize()));
     }
 
     /** Connect to an existing database without starting anything (tests, the bench). */
     public static Database connect(DatabaseUrl url, int poolSize) {
         return migrated(new Database(url, null, poolSize));
-    }
-
-    private static EmbeddedPostgres startEmbedded(Settings config) {
-        try {
-            Files.createDirectories(config.storage().dataDir());
-            return EmbeddedPostgres.builder()
-                    .setDataDirectory(config.storage().dataDir().resolve("pg").toFile())
-                    .setCleanDataDirectory(false)
-                    // zonky starts PostgreSQL with fsync off (-F) and synchronous_commit off;
-                    // Herald promises that a committed event survives a crash.
-                    .setServerConfig("fsync", "on")
-                    .setServerConfig("synchronous_commit", "on")
-                    .setServerConfig("max_connections", "200")
-                    .start();
-        } catch (IOException e) {
-            throw new IllegalStateException(
-                    "could not start the embedded PostgreSQL in "
-                            + config.storage().dataDir().toAbsolutePath() + ": " + e.getMessage(),
-                    e);
-        }
     }
 
     private static Database migrated(Database db) {
@@ -118,11 +92,12 @@ public final class Database implements AutoCloseable {
                     .ignoreMigrationPatterns(new String[0])
                     .load()
                     .migrate();
-            return db;
         } catch (FlywayException e) {
             db.close();
             throw new IllegalStateException("database migration failed: " + e.getMessage(), e);
         }
+        DatabaseBoundary.check(db.dsl, db.url);
+        return db;
     }
 
     public DSLContext dsl() {
@@ -146,7 +121,7 @@ public final class Database implements AutoCloseable {
         return embedded != null;
     }
 
-    public EmbeddedPostgres embeddedServer() {
+    public EmbeddedServer embeddedServer() {
         return embedded;
     }
 
@@ -166,12 +141,6 @@ public final class Database implements AutoCloseable {
     public void close() {
         reads.close();
         pool.close();
-        if (embedded != null) {
-            try {
-                embedded.close();
-            } catch (IOException e) {
-                log.warn("embedded PostgreSQL did not stop cleanly: {}", e.getMessage());
-            }
-        }
+        if (embedded != null) embedded.close();
     }
 }

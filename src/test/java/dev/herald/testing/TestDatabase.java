@@ -1,20 +1,23 @@
 package dev.herald.testing;
 
 import dev.herald.database.DatabaseUrl;
-import io.zonky.test.db.postgres.embedded.EmbeddedPostgres;
+import dev.herald.database.EmbeddedServer;
+import java.nio.file.Files;
+import java.util.Map;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.testcontainers.DockerClientFactory;
 import org.testcontainers.postgresql.PostgreSQLContainer;
 
 /**
  * The PostgreSQL server tests run against, chosen once per JVM: HERALD_DATABASE_URL if set,
- * else Testcontainers when a Docker engine answers, else an embedded PostgreSQL (zonky).
+ * else Testcontainers when a Docker engine answers, else an embedded PostgreSQL locked down
+ * exactly as Herald's own (password only, loopback only; {@link EmbeddedServer}).
  * Each test class takes a {@link #fresh()} database, so NOTIFY traffic and rows never mix.
  */
 public final class TestDatabase {
     private static final AtomicInteger counter = new AtomicInteger();
     private static volatile DatabaseUrl server;
-    private static EmbeddedPostgres embedded;
+    private static EmbeddedServer embedded;
 
     private TestDatabase() {}
 
@@ -33,27 +36,24 @@ public final class TestDatabase {
         } else {
             System.out.println("[test-db] no Docker engine answers; using embedded PostgreSQL");
             try {
-                embedded = EmbeddedPostgres.builder()
-                        .setServerConfig("max_connections", "400")
-                        .setServerConfig("synchronous_commit", "on")
-                        .start();
+                // fsync off, as zonky starts it: tests need no crash safety, and a shutdown
+                // checkpoint that fsyncs everything can outlast pg_ctl's 5 s on a loaded machine.
+                embedded = EmbeddedServer.start(
+                        Files.createTempDirectory("herald-test-pg"),
+                        Map.of("max_connections", "400", "fsync", "off"),
+                        0,
+                        true);
             } catch (Exception e) {
                 throw new IllegalStateException("embedded PostgreSQL did not start", e);
             }
-            server = new DatabaseUrl("localhost", embedded.getPort(), "postgres", "postgres", null);
-            Runtime.getRuntime().addShutdownHook(new Thread(() -> {
-                try {
-                    embedded.close();
-                } catch (Exception ignored) {
-                    // exiting anyway
-                }
-            }));
+            server = embedded.url();
+            Runtime.getRuntime().addShutdownHook(new Thread(embedded::close));
         }
         return server;
     }
 
     /** The embedded server, when tests run on one (fault tests stop and restart it). */
-    public static EmbeddedPostgres embedded() {
+    public static EmbeddedServer embedded() {
         server();
         return embedded;
     }
