@@ -321,7 +321,7 @@ class TestInboxSql {
     @Test
     void a_scheme_relative_action_url_is_refused_in_sql_and_java_alike() throws Exception {
         assertFalse(NotificationInput.urlAllowed("//evil.example/x"));
-        try (Connection c = Sql.connect(server.databaseUrl())) {
+        try (Connection c = connect()) {
             assertEquals(false, Sql.value(c, "SELECT herald.inbox_url_ok('//evil.example/x')"));
             assertEquals(true, Sql.value(c, "SELECT herald.inbox_url_ok('/x')"));
             SQLException ex = assertThrows(
