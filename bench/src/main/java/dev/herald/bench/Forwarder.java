@@ -49,7 +49,9 @@ final class Forwarder implements AutoCloseable {
     };
 
     private Forwarder() {
-        app = WebServer.create("127.0.0.1", 0, 30_000, cfg -> cfg.routes.get("/sse", this::serve));
+        app = WebServer.create(
+                "127.0.0.1", 0, 30_000, java.util.List.of(), dev.herald.settings.Settings.Tls.NONE, cfg -> cfg.routes
+                        .get("/sse", this::serve));
     }
 
     static Forwarder start(String databaseUrl) throws Exception {
