@@ -1,4 +1,4 @@
--- The database boundary (shared API.md section 7.5, docs/adr/0080). Applications publish
+-- The database boundary (docs/API.md "The database boundary", docs/adr/0080). Applications publish
 -- from their own transactions through the NOLOGIN role herald_app, which may EXECUTE the
 -- documented publish functions and nothing else in schema herald: no table, no token, no
 -- internal function. PUBLIC has no rights here. Herald's own role (the one that runs these

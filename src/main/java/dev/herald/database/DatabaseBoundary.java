@@ -8,7 +8,7 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The database boundary (shared API.md section 7.5, docs/adr/0080): applications publish from
+ * The database boundary (docs/API.md "The database boundary", docs/adr/0080): applications publish from
  * their own transactions through the NOLOGIN role {@value #APP_ROLE}, which may execute the
  * {@link #PUBLISH_FUNCTIONS} and nothing else in schema herald. Migration V60 creates the role
  * and grants its rights when Herald's role may create roles; when it may not, Herald logs at

@@ -12,7 +12,7 @@ import java.util.Map;
 /**
  * {@code GET /api/v1/openapi.json} (API.md section 7.2): the HTTP contract as an OpenAPI 3.1
  * document, without a token. The document is written by hand as {@code docs/openapi.yaml}
- * (spec-first, docs/adr/0080); the build ships that file in the jar, and it is parsed once per
+ * (spec-first, docs/adr/0085); the build ships that file in the jar, and it is parsed once per
  * process, on the first request (a cold YAML parse costs about as much as starting Javalin, and
  * no start should pay it), then served as JSON with an ETag, like the page files.
  */

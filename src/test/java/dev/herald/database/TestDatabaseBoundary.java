@@ -27,7 +27,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
 
 /**
- * The database boundary (shared API.md section 7.5): a LOGIN role granted herald_app publishes
+ * The database boundary (docs/API.md "The database boundary"): a LOGIN role granted herald_app publishes
  * from its own transactions through the documented functions and can do nothing else in schema
  * herald; a role without grants (PUBLIC) can do nothing there at all. Tables and functions are
  * enumerated from pg_catalog, so whatever a later migration adds is covered.

@@ -16,7 +16,7 @@ import java.util.regex.Pattern;
  * document's schemas with their local {@code $ref}s. A keyword it does not know fails the check
  * instead of being skipped, so a schema can never be silently unchecked. (swagger-parser brings
  * java-json-tools' validator, but without the mail API its format library needs, and it reads
- * draft-04 only; docs/adr/0080.)
+ * draft-04 only; docs/adr/0085.)
  */
 final class SchemaCheck {
     /** Keywords that only annotate. */
