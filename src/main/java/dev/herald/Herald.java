@@ -26,6 +26,7 @@ import dev.herald.stream.EventStore;
 import dev.herald.stream.Hub;
 import dev.herald.stream.Listener;
 import dev.herald.stream.Ping;
+import dev.herald.stream.PingSeal;
 import dev.herald.stream.Publisher;
 import dev.herald.stream.RetentionJanitor;
 import dev.herald.stream.StreamKind;
@@ -86,8 +87,10 @@ public final class Herald implements AutoCloseable {
 
         // The engine: the event log, fan-out, the one LISTEN connection, the publish path.
         EventStore events = new EventStore(db.readPool());
+        PingSeal seal = new PingSeal(db.pingKey());
         this.publisher = new Publisher(
                 db.dsl(),
+                seal,
                 settings.publishing().lockTimeout(),
                 settings.publishing().slowLane());
         this.hub = new Hub(events, settings.streams().ringSize(), metrics);
@@ -95,6 +98,7 @@ public final class Herald implements AutoCloseable {
         this.listener = new Listener(
                 db.url(),
                 hub,
+                seal,
                 publisher::notify,
                 settings.watchdog().interval(),
                 settings.watchdog().deadline());
@@ -158,6 +162,10 @@ public final class Herald implements AutoCloseable {
                 "Open client connections (one HTTP/2 connection carries many SSE streams)",
                 this::httpConnections);
         metrics.functionCounter("herald_listener_reconnects", "LISTEN connection reconnects", listener::reconnects);
+        metrics.functionCounter(
+                "herald_notifications_rejected",
+                "NOTIFY payloads dropped: neither a change ping nor sealed by Herald, or replayed",
+                seal::rejected);
         metrics.gauge(
                 "herald_listener_connected", "1 while the LISTEN connection is up", () -> listener.connected() ? 1 : 0);
         metrics.gauge("herald_topics", "Streams with local subscribers", hub::topicCount);

@@ -16,6 +16,7 @@ import dev.herald.ops.Metrics;
 import dev.herald.sse.Sse;
 import dev.herald.stream.Event;
 import dev.herald.stream.Ping;
+import dev.herald.stream.PingSeal;
 import dev.herald.stream.Publisher;
 import dev.herald.stream.StreamKey;
 import io.javalin.config.RoutesConfig;
@@ -291,7 +292,7 @@ public final class ChatRoutes {
 
         StreamKey key = ChatRepository.chatStream(p.tenant(), id);
         for (Transient t : out) {
-            int bytes = Ping.transientSignal(key, t.event(), t.data()).getBytes(StandardCharsets.UTF_8).length;
+            int bytes = PingSeal.sealedBytes(Ping.transientSignal(key, t.event(), t.data()));
             if (bytes > Ping.MAX_PAYLOAD_BYTES) {
                 throw ApiException.tooLarge("the '" + t.event() + "' signal is " + bytes
                         + " bytes as a NOTIFY payload; PostgreSQL's limit is under 8,000 bytes");

@@ -125,6 +125,21 @@ public final class Database implements AutoCloseable {
         return embedded;
     }
 
+    /**
+     * The key that seals Herald's own NOTIFY payloads (migrations/V100__ping_key.sql): the same
+     * on every replica of this database, readable only by Herald's role.
+     */
+    public byte[] pingKey() {
+        try (var c = pool.getConnection();
+                var ps = c.prepareStatement("SELECT value FROM herald.secrets WHERE name = 'ping'");
+                var rs = ps.executeQuery()) {
+            if (!rs.next()) throw new IllegalStateException("herald.secrets has no 'ping' key");
+            return rs.getBytes(1);
+        } catch (java.sql.SQLException e) {
+            throw new IllegalStateException("could not read the ping key: " + e.getMessage(), e);
+        }
+    }
+
     /** True when a connection answers a trivial query within a second. */
     public boolean reachable() {
         try (var c = pool.getConnection();

@@ -27,6 +27,7 @@ public final class Listener implements AutoCloseable {
 
     private final DatabaseUrl url;
     private final Hub hub;
+    private final PingSeal seal;
     private final Consumer<String> selfPing;
     private final Duration interval;
     private final Duration deadline;
@@ -58,6 +59,7 @@ public final class Listener implements AutoCloseable {
     private volatile int stalePid;
 
     private volatile boolean stopped;
+    private long lastForgedLogNanos;
     private long seq;
     /**
      * The oldest self-ping sent successfully and not heard back yet (0: none), and when it was
@@ -72,9 +74,15 @@ public final class Listener implements AutoCloseable {
     private long heardSeq;
     private Thread watchdog;
 
-    public Listener(DatabaseUrl url, Hub hub, Consumer<String> selfPing, Duration interval, Duration deadline) {
+    /**
+     * {@code seal} opens what arrives on {@value Ping#CHANNEL} (anything without authority is
+     * dropped); {@code selfPing} sends a watchdog message through the pool.
+     */
+    public Listener(
+            DatabaseUrl url, Hub hub, PingSeal seal, Consumer<String> selfPing, Duration interval, Duration deadline) {
         this.url = url;
         this.hub = hub;
+        this.seal = seal;
         this.selfPing = selfPing;
         this.interval = interval;
         this.deadline = deadline;
@@ -259,7 +267,12 @@ public final class Listener implements AutoCloseable {
                 if (h != null) h.accept(payload);
                 return;
             }
-            switch (Ping.parse(payload)) {
+            Ping.Message message = seal.open(payload);
+            if (message == null) {
+                forged(payload);
+                return;
+            }
+            switch (message) {
                 // No `when` guard here: palantir-java-format (make test's format check) cannot parse one.
                 case Ping.Control c -> {
                     if (WATCHDOG.equals(c.kind())) {
@@ -277,6 +290,20 @@ public final class Listener implements AutoCloseable {
         } catch (Exception e) {
             log.warn("ignoring malformed notification on {}: {}", channel, e.getMessage());
         }
+    }
+
+    /** A payload claiming authority it does not have: dropped, logged at most once a minute. */
+    private void forged(String payload) {
+        long now = System.nanoTime();
+        if (now - lastForgedLogNanos < Duration.ofMinutes(1).toNanos() && lastForgedLogNanos != 0) return;
+        lastForgedLogNanos = now;
+        log.warn(
+                "dropped a notification on {} that is neither a change ping nor sealed by Herald ({} so far),"
+                        + " e.g. {} bytes starting {}",
+                Ping.CHANNEL,
+                seal.rejected(),
+                payload.length(),
+                payload.substring(0, Math.min(40, payload.length())));
     }
 
     @Override

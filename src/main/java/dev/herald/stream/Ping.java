@@ -10,7 +10,8 @@ import java.io.IOException;
  * ping is also sent by the SQL publish functions, in the same shape). A change ping only says
  * "stream X has something at cursor N" (readers re-query); a transient signal carries its
  * small payload; a control message (revocations, the watchdog's self-ping) has a kind
- * {@code k}. PostgreSQL rejects payloads of 8,000 bytes or more.
+ * {@code k}. Signals and control messages carry authority, so they travel sealed ({@link
+ * PingSeal}); PostgreSQL rejects payloads of 8,000 bytes or more, seal included.
  */
 public final class Ping {
     public static final String CHANNEL = "herald";

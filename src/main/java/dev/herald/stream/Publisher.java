@@ -2,7 +2,6 @@ package dev.herald.stream;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.herald.jooq.Routines;
-import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.function.Function;
 import org.jooq.DSLContext;
@@ -17,15 +16,18 @@ import org.jooq.impl.DSL;
  */
 public final class Publisher {
     private final DSLContext db;
+    private final PingSeal seal;
     private final GroupCommit groupCommit;
 
     /**
      * {@code lockTimeout}: the longest a publish waits for a stream's head row that another
      * transaction holds before it fails with {@link StreamBusy}; {@code slowLane}: how many
-     * such waits may run at once.
+     * such waits may run at once; {@code seal}: what gives Herald's own messages on the channel
+     * authority.
      */
-    public Publisher(DSLContext db, Duration lockTimeout, int slowLane) {
+    public Publisher(DSLContext db, PingSeal seal, Duration lockTimeout, int slowLane) {
         this.db = db;
+        this.seal = seal;
         this.groupCommit = new GroupCommit(db, lockTimeout, slowLane);
     }
 
@@ -56,12 +58,16 @@ public final class Publisher {
         notify(Ping.transientSignal(key, event, data));
     }
 
-    /** A raw NOTIFY on Herald's channel; refused if the payload is too large for PostgreSQL. */
-    public void notify(String payload) {
-        if (payload.getBytes(StandardCharsets.UTF_8).length > Ping.MAX_PAYLOAD_BYTES) {
+    /**
+     * Sends a message built by {@link Ping} on Herald's channel, sealed; refused if the sealed
+     * payload is too large for PostgreSQL.
+     */
+    public void notify(String message) {
+        if (PingSeal.sealedBytes(message) > Ping.MAX_PAYLOAD_BYTES) {
             throw new EventRejected(
                     EventRejected.Reason.TOO_LARGE, "signal payload exceeds PostgreSQL's NOTIFY limit of 8,000 bytes");
         }
+        String payload = seal.seal(message);
         db.select(DSL.function("pg_notify", Object.class, DSL.val(Ping.CHANNEL), DSL.val(payload)))
                 .fetch();
     }

@@ -8,6 +8,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.herald.stream.Ping;
+import dev.herald.stream.PingSeal;
 import dev.herald.stream.StreamKey;
 import dev.herald.testing.Api;
 import dev.herald.testing.SseClient;
@@ -357,10 +358,10 @@ class TestChatStreams {
         String token = a.userToken("acme", "big-signals");
         String chat = createChat(token);
         StreamKey key = ChatRepository.chatStream("acme", java.util.UUID.fromString(chat));
-        // The whole NOTIFY payload (envelope included) counts: find the largest error that fits.
-        int overhead = payloadBytes(key, chat, "");
-        int fits = Ping.MAX_PAYLOAD_BYTES - overhead;
-        assertEquals(Ping.MAX_PAYLOAD_BYTES, payloadBytes(key, chat, "e".repeat(fits)));
+        // The whole NOTIFY payload (envelope and seal included) counts: find the largest error that fits.
+        int fits = 0;
+        while (payloadBytes(key, chat, "e".repeat(fits + 1)) <= Ping.MAX_PAYLOAD_BYTES) fits++;
+        assertTrue(payloadBytes(key, chat, "e".repeat(fits)) > Ping.MAX_PAYLOAD_BYTES - 3, "base64 steps are 4 bytes");
         assertTrue(
                 errorData(chat, "e".repeat(fits + 1)).toString().getBytes(StandardCharsets.UTF_8).length < 8_000,
                 "the data alone would fit; only the envelope pushes it over");
@@ -395,7 +396,7 @@ class TestChatStreams {
     }
 
     private static int payloadBytes(StreamKey key, String chat, String message) {
-        return Ping.transientSignal(key, "error", errorData(chat, message)).getBytes(StandardCharsets.UTF_8).length;
+        return PingSeal.sealedBytes(Ping.transientSignal(key, "error", errorData(chat, message)));
     }
 
     @Test
