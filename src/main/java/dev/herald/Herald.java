@@ -92,7 +92,8 @@ public final class Herald implements AutoCloseable {
                 db.dsl(),
                 seal,
                 settings.publishing().lockTimeout(),
-                settings.publishing().slowLane());
+                settings.publishing().slowLane(),
+                settings.publishing().writeTimeout());
         this.hub = new Hub(events, settings.streams().ringSize(), metrics);
         STREAM_KINDS.forEach(hub::register);
         this.listener = new Listener(

@@ -41,8 +41,10 @@ public final class Database implements AutoCloseable {
         ds.setTcpKeepAlive(true);
         // A statement never runs longer than this on the server, and a connection whose
         // server stops answering (half-open TCP) fails its statement after the socket
-        // timeout instead of freezing its caller — the group-commit writer above all — until
-        // TCP gives up (about 15 minutes).
+        // timeout instead of freezing its caller until TCP gives up (about 15 minutes). The
+        // group commit, which every write waits for, bounds its own transactions much tighter
+        // (HERALD_WRITE_TIMEOUT: statement and idle-in-transaction timeouts, a network timeout
+        // on the connection it holds; stream.GroupCommit).
         ds.setOptions("-c statement_timeout=" + STATEMENT_TIMEOUT_MS);
         ds.setSocketTimeout(SOCKET_TIMEOUT_SECONDS);
         this.pool = pool(ds, "herald", poolSize);

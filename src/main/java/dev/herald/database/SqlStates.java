@@ -10,6 +10,11 @@ import java.sql.SQLTransientException;
 public final class SqlStates {
     /** lock_not_available: a lock timeout expired. */
     public static final String LOCK_TIMEOUT = "55P03";
+    /**
+     * query_canceled: the statement ran past its {@code statement_timeout} (or was cancelled);
+     * it rolled back with its transaction.
+     */
+    public static final String QUERY_CANCELED = "57014";
 
     private SqlStates() {}
 
@@ -69,6 +74,19 @@ public final class SqlStates {
                     && "54000".equals(s.getSQLState())
                     && s.getMessage() != null
                     && s.getMessage().contains("NOTIFY queue")) return true;
+        }
+        return false;
+    }
+
+    /**
+     * The connection's network timeout expired: the database sent nothing back for that long
+     * (a half-open connection, a frozen server). The driver closed the connection; whether the
+     * statement it was waiting for committed is unknown.
+     */
+    public static boolean networkTimeout(Throwable e) {
+        int depth = 0;
+        for (Throwable t = e; t != null && depth < 32; t = t.getCause(), depth++) {
+            if (t instanceof java.net.SocketTimeoutException) return true;
         }
         return false;
     }

@@ -4,6 +4,7 @@ import dev.herald.database.SqlStates;
 import dev.herald.settings.Settings;
 import dev.herald.stream.EventRejected;
 import dev.herald.stream.StreamBusy;
+import dev.herald.stream.WriteTimeout;
 import io.javalin.Javalin;
 import io.javalin.config.JavalinConfig;
 import io.javalin.http.Context;
@@ -125,6 +126,23 @@ public final class WebServer {
                     // Jetty lets '%' + a non-hex character through in a path; Javalin's decoding
                     // of path parameters then throws (found by the hostile-input test, seed 3).
                     error(ctx, ApiException.badRequest("bad_request", "malformed percent-encoding in the URL"));
+                } else if (e instanceof WriteTimeout t) {
+                    // The group commit did not confirm the write in time (a half-open database
+                    // connection, a stuck writer): the client cannot know whether it committed,
+                    // but a retry with the same Idempotency-Key answers exactly once either way.
+                    error(
+                            ctx,
+                            new ApiException(
+                                    503,
+                                    "write_timeout",
+                                    (t.mayHaveCommitted()
+                                                    ? "the database did not confirm this write within "
+                                                            + t.bound().toSeconds()
+                                                            + " s; it may or may not have been committed"
+                                                    : "the database did not complete this write within "
+                                                            + t.bound().toSeconds() + " s; nothing was written")
+                                            + "; retry with the same Idempotency-Key",
+                                    Map.of("Retry-After", "1")));
                 } else if (e instanceof StreamBusy || SqlStates.LOCK_TIMEOUT.equals(SqlStates.of(e))) {
                     // An application transaction holds the stream's head past the lock timeout.
                     error(

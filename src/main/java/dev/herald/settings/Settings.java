@@ -67,9 +67,19 @@ public record Settings(
      * {@code lockTimeout} (HERALD_LOCK_TIMEOUT, default PT2S) for a stream's head row that
      * another transaction holds, then fails with 503; at most {@code slowLane}
      * (HERALD_SLOW_LANE, default 4) such waits run at once per replica, beyond that a publish
-     * to a held stream fails at once.
+     * to a held stream fails at once. {@code writeTimeout} (HERALD_WRITE_TIMEOUT, default
+     * PT10S, at least PT1S) bounds each statement of a group-commit transaction; its network
+     * timeout and every publish's deadline follow from it (API.md "Group commit").
      */
-    public record Publishing(Duration lockTimeout, int slowLane) {}
+    public record Publishing(Duration lockTimeout, int slowLane, Duration writeTimeout) {
+        /** A batch waits up to 500 ms for a held head inside one statement: leave it room. */
+        public static final Duration MIN_WRITE_TIMEOUT = Duration.ofSeconds(1);
+
+        public Publishing {
+            if (writeTimeout.compareTo(MIN_WRITE_TIMEOUT) < 0)
+                throw new IllegalArgumentException("HERALD_WRITE_TIMEOUT must be at least PT1S, got " + writeTimeout);
+        }
+    }
 
     /**
      * Abuse limits: at most {@code maxStreamsPerUser} open SSE streams per user and replica
@@ -197,7 +207,10 @@ public record Settings(
                 new Watchdog(Duration.ofSeconds(1), Duration.ofSeconds(3)),
                 new Retention(Duration.ofDays(7), Duration.ofMinutes(1), 1000),
                 new Replay(60, 100_000, Duration.ofMinutes(1)),
-                new Publishing(Duration.ofSeconds(2), 4),
+                // 10 s: the heaviest write Herald runs (mark-all-read of 50,000 inbox rows, 1-4 s
+                // here, in a transaction of its own) would fit 2.5 times; publish_batch of 1,000
+                // events (twice the largest batch) took at most 0.65 s on a fully busy machine.
+                new Publishing(Duration.ofSeconds(2), 4, Duration.ofSeconds(10)),
                 new Limits(64, 20, Duration.ofSeconds(10)),
                 new Jwt(null, null, null, "herald"),
                 new Cors(List.of()),
@@ -236,7 +249,8 @@ public record Settings(
                         e.duration("HERALD_REPLAY_WINDOW", d.replay.window())),
                 new Publishing(
                         e.duration("HERALD_LOCK_TIMEOUT", d.publishing.lockTimeout()),
-                        e.integer("HERALD_SLOW_LANE", d.publishing.slowLane(), 1, 1_000)),
+                        e.integer("HERALD_SLOW_LANE", d.publishing.slowLane(), 1, 1_000),
+                        e.duration("HERALD_WRITE_TIMEOUT", d.publishing.writeTimeout())),
                 new Limits(
                         e.integer("HERALD_MAX_STREAMS_PER_USER", d.limits.maxStreamsPerUser(), 1, 1_000_000),
                         e.integer("HERALD_AUTH_FAILURES", d.limits.authFailures(), 0, 1_000_000),
@@ -372,7 +386,12 @@ public record Settings(
         }
 
         public Builder lockTimeout(Duration timeout) {
-            publishing = new Publishing(timeout, publishing.slowLane());
+            publishing = new Publishing(timeout, publishing.slowLane(), publishing.writeTimeout());
+            return this;
+        }
+
+        public Builder writeTimeout(Duration timeout) {
+            publishing = new Publishing(publishing.lockTimeout(), publishing.slowLane(), timeout);
             return this;
         }
 

@@ -1,6 +1,8 @@
 package dev.herald.stream;
 
 import dev.herald.database.SqlStates;
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.VarHandle;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.time.Duration;
@@ -37,6 +39,12 @@ import org.slf4j.LoggerFactory;
  * lane, so one held lock never stalls every other stream. The writer is a platform thread so
  * that a saturated virtual-thread scheduler (every HTTP handler runs on one) cannot delay the
  * next batch; it exits after a few idle seconds.
+ *
+ * <p>Every wait is bounded (HERALD_WRITE_TIMEOUT, {@code writeTimeout} here): each statement
+ * of a batch by a statement timeout on the server, each round trip by a network timeout on
+ * the writer's connection, so a connection that stops answering (half-open TCP) fails its
+ * batch's callers with {@link WriteTimeout} and the next batch takes a fresh connection; and
+ * each caller's wait for the writer by a deadline of its own, whatever the writer is doing.
  */
 public final class GroupCommit {
     /** Upper bound on events in one batch transaction (keeps statements and arrays small). */
@@ -60,6 +68,36 @@ public final class GroupCommit {
      * few dozen publishes to one held stream cannot take every connection.
      */
     private final Semaphore slowLanePermits;
+    /**
+     * Between the writer's statement timeout and its network timeout. The database answers a
+     * statement it cancels within milliseconds, so only a connection that answers nothing at
+     * all (half-open TCP, a frozen server) reaches the network timeout; the margin also covers
+     * a commit's WAL flush on a busy disk, which the statement timeout does not interrupt.
+     */
+    static final Duration NETWORK_MARGIN = Duration.ofSeconds(5);
+    /**
+     * The server-side bound on each statement of the writer's transactions (SET LOCAL), and on
+     * how long such a transaction may sit idle between statements: the writer runs its
+     * statements back to back, so a transaction idle that long has lost its client — the
+     * server ends the session and releases the head rows it held, which would otherwise stay
+     * locked until TCP keepalive notices the dead peer (hours).
+     */
+    private final int statementTimeoutMs;
+    /** The client-side bound on each round trip of the writer's connection. */
+    private final int networkTimeoutMs;
+    /** The same for the slow lane, whose statements also wait for a held head. */
+    private final int slowLaneStatementTimeoutMs;
+
+    private final int slowLaneNetworkTimeoutMs;
+    /**
+     * How long a caller waits for the writer's answer: the batch in flight ahead of it and its
+     * own, each at most a network timeout per round trip, and the slow lane's wait for a held
+     * head. Healthy batches take milliseconds (publish_batch of 1,000 events, twice the largest
+     * batch: at most 0.65 s on a fully busy machine), so only a stuck writer reaches it; its caller then gets
+     * {@link WriteTimeout}.
+     */
+    private final long deadlineNanos;
+
     /** The writer thread exits after this long without work (and is restarted on demand). */
     private static final long IDLE_EXIT_NANOS = 5_000_000_000L;
 
@@ -80,16 +118,29 @@ public final class GroupCommit {
     private final LongAdder retriedAlone = new LongAdder();
     private final AtomicLong largestBatch = new AtomicLong();
     private final LongAdder slowLane = new LongAdder();
+    private final LongAdder timedOut = new LongAdder();
     // Streams whose head row was found locked: their publishes go alone, waiting as long as
     // needed, until none is in flight (then they rejoin the batches).
     private final java.util.concurrent.ConcurrentHashMap<StreamKey, java.util.concurrent.atomic.AtomicInteger>
             slowStreams = new java.util.concurrent.ConcurrentHashMap<>();
 
-    GroupCommit(DSLContext db, Duration lockTimeout, int slowLaneLimit) {
+    GroupCommit(DSLContext db, Duration lockTimeout, int slowLaneLimit, Duration writeTimeout) {
         this.db = db;
         this.lockTimeoutMs = (int) Math.min(LOCK_TIMEOUT_MS, lockTimeout.toMillis());
         this.slowLaneLockTimeoutMs = (int) Math.max(1, lockTimeout.toMillis() - lockTimeoutMs);
         this.slowLanePermits = new Semaphore(slowLaneLimit);
+        this.statementTimeoutMs = Math.toIntExact(writeTimeout.toMillis());
+        this.networkTimeoutMs =
+                Math.toIntExact(writeTimeout.plus(NETWORK_MARGIN).toMillis());
+        this.slowLaneStatementTimeoutMs = statementTimeoutMs + slowLaneLockTimeoutMs;
+        this.slowLaneNetworkTimeoutMs = slowLaneStatementTimeoutMs + (int) NETWORK_MARGIN.toMillis();
+        this.deadlineNanos =
+                Duration.ofMillis(2L * networkTimeoutMs).plus(lockTimeout).toNanos();
+    }
+
+    /** How long a caller waits for the writer before it gets {@link WriteTimeout}. */
+    Duration deadline() {
+        return Duration.ofNanos(deadlineNanos);
     }
 
     /**
@@ -98,9 +149,9 @@ public final class GroupCommit {
      */
     long submit(StreamKey key, String type, String jsonData) {
         if (slowStreams.containsKey(key)) return publishSlow(key, type, jsonData);
-        Pending me = new Pending(key, type, jsonData, null, Thread.currentThread());
+        Pending me = new Pending(key, type, jsonData, null, Thread.currentThread(), System.nanoTime() + deadlineNanos);
         enqueue(me);
-        return (Long) me.await();
+        return (Long) await(me);
     }
 
     /**
@@ -112,11 +163,38 @@ public final class GroupCommit {
         if (slowStreams.containsKey(key)) return runSlow(key, work);
         @SuppressWarnings("unchecked")
         Function<DSLContext, Object> w = (Function<DSLContext, Object>) work;
-        Pending me = new Pending(key, null, null, w, Thread.currentThread());
+        Pending me = new Pending(key, null, null, w, Thread.currentThread(), System.nanoTime() + deadlineNanos);
         enqueue(me);
         @SuppressWarnings("unchecked")
-        T result = (T) me.await();
+        T result = (T) await(me);
         return result;
+    }
+
+    /**
+     * The caller's wait: the writer's answer, or {@link WriteTimeout} at the deadline. A
+     * caller still in the queue then leaves it, so nothing of it is written; one the writer
+     * has taken may still commit.
+     */
+    private Object await(Pending me) {
+        if (me.await()) return me.result();
+        boolean withdrawn;
+        lock.lock();
+        try {
+            withdrawn = queue.remove(me);
+        } finally {
+            lock.unlock();
+        }
+        timedOut.increment();
+        Duration waited = deadline();
+        throw new WriteTimeout(
+                withdrawn
+                        ? "the group commit did not take this write within " + waited.toSeconds()
+                                + " s; nothing was written"
+                        : "the group commit did not confirm this write within " + waited.toSeconds()
+                                + " s; it may have committed",
+                !withdrawn,
+                waited,
+                null);
     }
 
     private void enqueue(Pending me) {
@@ -143,12 +221,12 @@ public final class GroupCommit {
             transactions.increment();
             return db.transactionResult(cfg -> {
                 DSLContext tx = cfg.dsl();
-                setLockTimeout(tx, slowLaneLockTimeoutMs);
+                bound(tx, slowLaneLockTimeoutMs, slowLaneStatementTimeoutMs, slowLaneNetworkTimeoutMs);
                 return work.apply(tx);
             });
         } catch (RuntimeException e) {
             if (SqlStates.LOCK_TIMEOUT.equals(SqlStates.of(e))) throw busy(key, e);
-            throw e;
+            throw timeoutOr(e, slowLaneStatementTimeoutMs, slowLaneNetworkTimeoutMs);
         } finally {
             leaveSlowLane(key);
             slowLanePermits.release();
@@ -184,6 +262,7 @@ public final class GroupCommit {
         enterSlowLane(p.key); // before the writer takes its next batch
         Thread.ofVirtual().name("herald-publish-slow-lane").start(() -> {
             try {
+                if (p.abandoned()) return; // its caller has been told the outcome is unknown
                 p.complete(p.work != null ? runSlow(p.key, p.work) : publishSlow(p.key, p.type, p.data));
             } catch (RuntimeException e) {
                 p.fail(e);
@@ -201,7 +280,8 @@ public final class GroupCommit {
                 batchedEvents.sum(),
                 largestBatch.get(),
                 retriedAlone.sum(),
-                slowLane.sum());
+                slowLane.sum(),
+                timedOut.sum());
     }
 
     /** Tests hold a head row locked to force batches; they raise this so the writer keeps waiting. */
@@ -226,9 +306,16 @@ public final class GroupCommit {
      * @param largestBatch  the most events one transaction held
      * @param retriedAlone  events re-published alone after their batch transaction failed
      * @param slowLane      events published alone because their stream's head row was locked
+     * @param timedOut      callers whose deadline passed before the writer answered
      */
     public record Stats(
-            long transactions, long batches, long batchedEvents, long largestBatch, long retriedAlone, long slowLane) {}
+            long transactions,
+            long batches,
+            long batchedEvents,
+            long largestBatch,
+            long retriedAlone,
+            long slowLane,
+            long timedOut) {}
 
     // ---------------------------------------------------------------------------------------
 
@@ -257,7 +344,7 @@ public final class GroupCommit {
                     log.error("group commit failed unexpectedly", e);
                 } finally {
                     for (Pending p : batch) {
-                        if (p.state != Pending.DONE && !p.handedOver)
+                        if (!p.answered() && !p.handedOver)
                             p.fail(new IllegalStateException("publish was not completed"));
                     }
                 }
@@ -310,6 +397,9 @@ public final class GroupCommit {
     }
 
     private void write(List<Pending> batch) {
+        // Callers that stopped waiting were told the outcome is unknown: not writing them keeps
+        // a writer that fell behind from spending its time on answers nobody reads.
+        batch.removeIf(Pending::abandoned);
         if (batch.isEmpty()) return;
         transactions.increment();
         if (batch.size() == 1) {
@@ -337,6 +427,15 @@ public final class GroupCommit {
             for (Pending p : batch) {
                 p.staged = null;
                 p.stagedError = null;
+            }
+            RuntimeException timeout = timeoutOr(e, statementTimeoutMs, networkTimeoutMs);
+            if (timeout != e) {
+                // The writer's own bounds: the connection stopped answering (the driver closed it,
+                // the pool drops it, the next batch takes a fresh one) or the server cancelled a
+                // statement of the batch. Retrying one by one would only wait N times as long.
+                log.warn("group commit: a batch of {} writes failed: {}", n, timeout.getMessage());
+                for (Pending p : batch) p.fail(timeout);
+                return;
             }
             if (!SqlStates.rolledBackByServer(e)) {
                 // No answer from the database (connection lost, pool exhausted, shutting
@@ -374,8 +473,8 @@ public final class GroupCommit {
      * of its own, staging every caller's result or error for after the commit.
      */
     private void stage(DSLContext tx, List<Pending> publishes, List<Pending> writes, Set<StreamKey> locked) {
-        // publish_batch also sets the batch's lock timeout for the rest of the transaction.
-        if (publishes.isEmpty()) setLockTimeout(tx);
+        // The publish_batch statement also sets the batch's bounds for the rest of the transaction.
+        if (publishes.isEmpty()) bound(tx, lockTimeoutMs, statementTimeoutMs, networkTimeoutMs);
         Long[] cursors = publishes.isEmpty() ? new Long[0] : publishBatch(tx, publishes);
         if (cursors.length != publishes.size()) {
             // Cannot happen with herald.publish_batch; never hand out wrong cursors if it does.
@@ -389,7 +488,9 @@ public final class GroupCommit {
                 p.staged = tx.transactionResult(savepoint -> p.work.apply(savepoint.dsl()));
             } catch (RuntimeException e) {
                 if (SqlStates.LOCK_TIMEOUT.equals(SqlStates.of(e))) locked.add(p.key);
-                else p.stagedError = e;
+                // The connection is gone: the whole transaction fails, not this write alone.
+                else if (SqlStates.networkTimeout(e)) throw e;
+                else p.stagedError = timeoutOr(e, statementTimeoutMs, networkTimeoutMs);
             }
         }
     }
@@ -398,8 +499,12 @@ public final class GroupCommit {
             Comparator.comparing((Pending p) -> p.key.tenant()).thenComparing(p -> p.key.stream());
 
     /**
-     * The plain publishes of a batch in one statement, with the batch's lock timeout. A plain
-     * prepared statement: rendering it with jOOQ cost more than the rest of a small batch.
+     * The plain publishes of a batch in one statement, with the batch's bounds: the network
+     * timeout on the connection, and for the rest of a batch transaction its lock timeout,
+     * statement timeout and idle-in-transaction timeout — set by the same statement, so
+     * bounding costs no round trip (alone in autocommit, the statement's lock wait is its
+     * bound on the server). A plain prepared statement: rendering it with jOOQ cost more than
+     * the rest of a small batch.
      */
     private Long[] publishBatch(DSLContext tx, List<Pending> batch) {
         int n = batch.size();
@@ -415,12 +520,15 @@ public final class GroupCommit {
             datas[i] = p.data;
         }
         return tx.connectionResult(c -> {
+            c.setNetworkTimeout(DIRECT, networkTimeoutMs);
             try (PreparedStatement ps = c.prepareStatement(PUBLISH_BATCH)) {
                 ps.setArray(1, c.createArrayOf("text", tenants));
                 ps.setArray(2, c.createArrayOf("text", streams));
                 ps.setArray(3, c.createArrayOf("text", types));
                 ps.setArray(4, c.createArrayOf("jsonb", datas));
                 ps.setInt(5, lockTimeoutMs);
+                ps.setString(6, statementTimeoutMs + "ms");
+                ps.setString(7, statementTimeoutMs + "ms");
                 try (ResultSet rs = ps.executeQuery()) {
                     rs.next();
                     return (Long[]) rs.getArray(1).getArray();
@@ -429,10 +537,12 @@ public final class GroupCommit {
         });
     }
 
-    private static final String PUBLISH_BATCH = "SELECT herald.publish_batch(?, ?, ?, ?, ?)";
+    private static final String PUBLISH_BATCH = "SELECT herald.publish_batch(?, ?, ?, ?, ?),"
+            + " set_config('statement_timeout', ?, true), set_config('idle_in_transaction_session_timeout', ?, true)";
 
     /** One caller alone, in its own transaction, still with the lock timeout; a held head sends it to the slow lane. */
     private void writeAlone(Pending p, Set<StreamKey> locked) {
+        if (p.abandoned()) return;
         if (locked.contains(p.key)) {
             toSlowLane(p);
             return;
@@ -443,7 +553,7 @@ public final class GroupCommit {
             } else {
                 p.complete(db.transactionResult(cfg -> {
                     DSLContext tx = cfg.dsl();
-                    setLockTimeout(tx);
+                    bound(tx, lockTimeoutMs, statementTimeoutMs, networkTimeoutMs);
                     return p.work.apply(tx);
                 }));
             }
@@ -452,22 +562,70 @@ public final class GroupCommit {
                 locked.add(p.key);
                 toSlowLane(p);
             } else {
-                p.fail(e);
+                RuntimeException timeout = timeoutOr(e, statementTimeoutMs, networkTimeoutMs);
+                if (timeout != e) log.warn("group commit: a write failed: {}", timeout.getMessage());
+                p.fail(timeout);
             }
         }
     }
 
-    private void setLockTimeout(DSLContext tx) {
-        setLockTimeout(tx, lockTimeoutMs);
+    /** Runs nothing: the network timeout is a socket option, no task is ever handed to it. */
+    private static final java.util.concurrent.Executor DIRECT = Runnable::run;
+
+    /**
+     * A transaction's bounds, as its first statement: the network timeout on its connection
+     * (the pool restores the default when the connection returns), and lock, statement and
+     * idle-in-transaction timeouts for the rest of the transaction.
+     */
+    private static void bound(DSLContext tx, int lockMs, int statementMs, int networkMs) {
+        tx.connection(c -> c.setNetworkTimeout(DIRECT, networkMs));
+        tx.execute(
+                "SELECT set_config('lock_timeout', ?, true), set_config('statement_timeout', ?, true),"
+                        + " set_config('idle_in_transaction_session_timeout', ?, true)",
+                lockMs + "ms",
+                statementMs + "ms",
+                statementMs + "ms");
     }
 
-    private static void setLockTimeout(DSLContext tx, int ms) {
-        tx.execute("SELECT set_config('lock_timeout', ?, true)", ms + "ms");
+    /**
+     * {@link WriteTimeout} when {@code e} is one of the writer's bounds firing: the network
+     * timeout (no answer; the statement may have committed) or the statement timeout (the
+     * server cancelled it; nothing was written). Otherwise {@code e} itself.
+     */
+    private static RuntimeException timeoutOr(RuntimeException e, int statementMs, int networkMs) {
+        if (SqlStates.networkTimeout(e)) {
+            return new WriteTimeout(
+                    "the database sent no answer within " + networkMs / 1000
+                            + " s (the connection is dropped); the write may have committed",
+                    true,
+                    Duration.ofMillis(networkMs),
+                    e);
+        }
+        if (SqlStates.QUERY_CANCELED.equals(SqlStates.of(e))) {
+            return new WriteTimeout(
+                    "the database cancelled the write at its " + statementMs / 1000
+                            + " s statement timeout; nothing was written",
+                    false,
+                    Duration.ofMillis(statementMs),
+                    e);
+        }
+        return e;
     }
 
     /** One caller's publish or write waiting in the queue; its caller's thread parks until it is done. */
     private static final class Pending {
-        static final int WAITING = 0, DONE = 1;
+        /** The outcome of a caller that stopped waiting. */
+        private static final Object ABANDONED = new Object();
+
+        private static final VarHandle OUTCOME;
+
+        static {
+            try {
+                OUTCOME = MethodHandles.lookup().findVarHandle(Pending.class, "outcome", Object.class);
+            } catch (ReflectiveOperationException e) {
+                throw new ExceptionInInitializerError(e);
+            }
+        }
 
         final StreamKey key;
         final String type;
@@ -476,7 +634,8 @@ public final class GroupCommit {
         final Function<DSLContext, Object> work;
 
         final Thread thread;
-        volatile int state = WAITING;
+        /** System.nanoTime() past which the caller stops waiting. */
+        final long deadline;
         /** Given to the slow lane, which will answer it. */
         volatile boolean handedOver;
 
@@ -484,42 +643,76 @@ public final class GroupCommit {
         Object staged;
         RuntimeException stagedError;
 
-        Object result;
-        RuntimeException error;
+        /** Null while nobody has decided; then the writer's {@link Answer} or {@link #ABANDONED}, once. */
+        private volatile Object outcome;
 
-        Pending(StreamKey key, String type, String data, Function<DSLContext, Object> work, Thread thread) {
+        private record Answer(Object result, RuntimeException error) {}
+
+        Pending(
+                StreamKey key,
+                String type,
+                String data,
+                Function<DSLContext, Object> work,
+                Thread thread,
+                long deadline) {
             this.key = key;
             this.type = type;
             this.data = data;
             this.work = work;
             this.thread = thread;
+            this.deadline = deadline;
         }
 
         void complete(Object r) {
-            result = r;
-            state = DONE;
-            LockSupport.unpark(thread);
+            answer(new Answer(r, null));
         }
 
         void fail(RuntimeException e) {
-            error = e;
-            state = DONE;
-            LockSupport.unpark(thread);
+            answer(new Answer(null, e));
         }
 
-        /** Parks until the writer has answered; interrupts do not abandon a queued publish. */
-        Object await() {
+        /** The first answer wins; an answer after the caller stopped waiting goes nowhere. */
+        private void answer(Answer a) {
+            if (OUTCOME.compareAndSet(this, null, a)) LockSupport.unpark(thread);
+        }
+
+        /** Answered, or its caller stopped waiting: nothing more to do for it. */
+        boolean answered() {
+            return outcome != null;
+        }
+
+        boolean abandoned() {
+            return outcome == ABANDONED;
+        }
+
+        /**
+         * Parks until the writer has answered (true) or the deadline has passed (false: the
+         * caller stops waiting, and a later answer is dropped). Interrupts do not abandon a
+         * queued publish.
+         */
+        boolean await() {
             boolean interrupted = false;
             try {
-                while (state != DONE) {
-                    LockSupport.park(this);
+                while (outcome == null) {
+                    long left = deadline - System.nanoTime();
+                    if (left <= 0) {
+                        if (OUTCOME.compareAndSet(this, null, ABANDONED)) return false;
+                        break; // answered just now
+                    }
+                    LockSupport.parkNanos(this, left);
                     if (Thread.interrupted()) interrupted = true;
                 }
-                if (error != null) throw error;
-                return result;
+                return true;
             } finally {
                 if (interrupted) Thread.currentThread().interrupt();
             }
+        }
+
+        /** The writer's answer: its result, or its error thrown. */
+        Object result() {
+            Answer a = (Answer) outcome;
+            if (a.error() != null) throw a.error();
+            return a.result();
         }
     }
 }

@@ -22,16 +22,21 @@ public final class Publisher {
     /**
      * {@code lockTimeout}: the longest a publish waits for a stream's head row that another
      * transaction holds before it fails with {@link StreamBusy}; {@code slowLane}: how many
-     * such waits may run at once; {@code seal}: what gives Herald's own messages on the channel
-     * authority.
+     * such waits may run at once; {@code writeTimeout}: the bound on each statement of a
+     * group-commit transaction, from which its network timeout and every caller's deadline
+     * follow ({@link GroupCommit}); {@code seal}: what gives Herald's own messages on the
+     * channel authority.
      */
-    public Publisher(DSLContext db, PingSeal seal, Duration lockTimeout, int slowLane) {
+    public Publisher(DSLContext db, PingSeal seal, Duration lockTimeout, int slowLane, Duration writeTimeout) {
         this.db = db;
         this.seal = seal;
-        this.groupCommit = new GroupCommit(db, lockTimeout, slowLane);
+        this.groupCommit = new GroupCommit(db, lockTimeout, slowLane, writeTimeout);
     }
 
-    /** Publishes in its own transaction; returns the event's cursor once it has committed. */
+    /**
+     * Publishes in its own transaction; returns the event's cursor once it has committed, or
+     * throws {@link WriteTimeout} when that was not confirmed in time.
+     */
     public long publish(StreamKey key, String type, String jsonData) {
         PublishInput.validate(key, type, jsonData);
         return groupCommit.submit(key, type, jsonData);
@@ -80,6 +85,11 @@ public final class Publisher {
     /** Publishes waiting for the batch in flight to commit (tests and the bench watch it). */
     public int queued() {
         return groupCommit.queued();
+    }
+
+    /** How long a publish or write waits for the group commit before {@link WriteTimeout}. */
+    public Duration deadline() {
+        return groupCommit.deadline();
     }
 
     /** Tests hold a head row locked to force batches; they raise this so the writer keeps waiting. */

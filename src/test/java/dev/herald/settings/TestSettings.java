@@ -66,6 +66,27 @@ class TestSettings {
     }
 
     @Test
+    void the_write_timeout_defaults_to_10_seconds_comes_from_the_environment_and_is_at_least_a_second() {
+        assertEquals(
+                new Settings.Publishing(Duration.ofSeconds(2), 4, Duration.ofSeconds(10)),
+                Settings.fromEnv(Map.of()).publishing());
+        assertEquals(
+                Duration.ofSeconds(30),
+                Settings.fromEnv(Map.of("HERALD_WRITE_TIMEOUT", "PT30S"))
+                        .publishing()
+                        .writeTimeout());
+        var e = assertThrows(
+                IllegalArgumentException.class, () -> Settings.fromEnv(Map.of("HERALD_WRITE_TIMEOUT", "PT0.5S")));
+        assertTrue(e.getMessage().contains("HERALD_WRITE_TIMEOUT"), e.getMessage());
+        assertEquals(
+                Duration.ofSeconds(3),
+                Settings.defaults()
+                        .with(b -> b.writeTimeout(Duration.ofSeconds(3)))
+                        .publishing()
+                        .writeTimeout());
+    }
+
+    @Test
     void abuse_limits_default_to_64_streams_and_20_failures_per_10_seconds_and_come_from_the_environment() {
         assertEquals(
                 new Settings.Limits(64, 20, Duration.ofSeconds(10)),
