@@ -9,6 +9,9 @@ import java.net.ServerSocket;
 import java.net.Socket;
 import java.nio.charset.StandardCharsets;
 import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
 
 /**
@@ -16,14 +19,20 @@ import java.util.concurrent.CopyOnWriteArrayList;
  * per connection, the first bytes the client sent (a PostgreSQL startup packet names the
  * application), so a test can freeze exactly the connections it wants: a frozen connection
  * stops forwarding in both directions without closing — a half-open TCP connection as the
- * endpoints see it.
+ * endpoints see it. {@link #freezeOnSend} freezes a connection at an exact point of its
+ * conversation instead: when the client sends a marker for the n-th time.
  */
 final class TcpProxy implements AutoCloseable {
     final class Link {
         final Socket client;
         final Socket upstream;
         private final StringBuilder head = new StringBuilder();
+        /** The last bytes the client sent, so a marker split across two reads is still seen. */
+        private String tail = "";
+
         volatile boolean frozen;
+        /** System.nanoTime() when a {@link #freezeOnSend} trigger froze it. */
+        volatile long frozenAt;
 
         Link(Socket client, Socket upstream) {
             this.client = client;
@@ -35,7 +44,15 @@ final class TcpProxy implements AutoCloseable {
         }
 
         synchronized void sniff(byte[] b, int n) {
-            if (head.length() < 4096) head.append(new String(b, 0, n, StandardCharsets.ISO_8859_1));
+            String chunk = new String(b, 0, n, StandardCharsets.ISO_8859_1);
+            if (head.length() < 4096) head.append(chunk);
+            Trigger t = trigger;
+            if (t == null) return;
+            String text = tail + chunk;
+            int found = 0;
+            for (int i = text.indexOf(t.marker); i >= 0; i = text.indexOf(t.marker, i + 1)) found++;
+            tail = text.substring(Math.max(0, text.length() - (t.marker.length() - 1)));
+            if (found > 0 && t.sent.merge(this, found, Integer::sum) >= t.times && t.fire(this)) frozen = true;
         }
 
         void close() {
@@ -57,6 +74,27 @@ final class TcpProxy implements AutoCloseable {
     private final int targetPort;
     private final List<Link> links = new CopyOnWriteArrayList<>();
     private volatile boolean closed;
+    private volatile Trigger trigger;
+
+    /** An armed {@link #freezeOnSend}: fires once, on the first connection to reach the count. */
+    private final class Trigger {
+        final String marker;
+        final int times;
+        final Map<Link, Integer> sent = new ConcurrentHashMap<>();
+        final CompletableFuture<Link> frozen = new CompletableFuture<>();
+
+        Trigger(String marker, int times) {
+            this.marker = marker;
+            this.times = times;
+        }
+
+        boolean fire(Link l) {
+            l.frozenAt = System.nanoTime();
+            if (!frozen.complete(l)) return false;
+            trigger = null;
+            return true;
+        }
+    }
 
     TcpProxy(String targetHost, int targetPort) throws IOException {
         this.targetHost = targetHost;
@@ -91,6 +129,7 @@ final class TcpProxy implements AutoCloseable {
                 OutputStream out = to.getOutputStream()) {
             int n;
             while ((n = in.read(buf)) >= 0) {
+                // A trigger freezes the link before this chunk is forwarded: the server never sees it.
                 if (fromClient) l.sniff(buf, n);
                 // Frozen: hold the bytes, read nothing more, close nothing.
                 while (l.frozen && !closed) Thread.sleep(20);
@@ -115,6 +154,18 @@ final class TcpProxy implements AutoCloseable {
             }
         }
         return n;
+    }
+
+    /**
+     * Freezes the first connection whose client sends {@code marker} for the {@code times}-th
+     * time (counted from now), before the bytes holding it are forwarded — whatever the
+     * server was asked before stays done, nothing after reaches it. Completes with that
+     * connection.
+     */
+    CompletableFuture<Link> freezeOnSend(String marker, int times) {
+        Trigger t = new Trigger(marker, times);
+        trigger = t;
+        return t.frozen;
     }
 
     long open(String marker) {
