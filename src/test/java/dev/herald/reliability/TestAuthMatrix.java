@@ -58,7 +58,7 @@ class TestAuthMatrix {
         Expect expect(Cred c, int success) {
             if (this == PUBLIC) return new Expect(success, null);
             switch (c) {
-                case NONE, GARBAGE, MALFORMED, REVOKED, QUERY_PARAM_ON_JSON:
+                case NONE, GARBAGE, MALFORMED, REVOKED, QUERY_PARAM_ON_JSON, COOKIE_ON_JSON:
                     return new Expect(401, "unauthorized");
                 case RIGHT:
                     return new Expect(success, null);
@@ -110,7 +110,9 @@ class TestAuthMatrix {
         OTHER_USER,
         TENANT_WIDE,
         OPERATOR,
-        QUERY_PARAM_ON_JSON
+        QUERY_PARAM_ON_JSON,
+        /** A valid token in the herald_token cookie, as a browser attaches it to a cross-site form post. */
+        COOKIE_ON_JSON
     }
 
     record Expect(int status, String code) {}
@@ -205,7 +207,7 @@ class TestAuthMatrix {
             case OTHER_USER -> token(A, "bob", EnumSet.allOf(Scope.class));
             case TENANT_WIDE -> token(A, null, EnumSet.allOf(Scope.class));
             case OPERATOR -> TestServer.ADMIN_TOKEN;
-            case QUERY_PARAM_ON_JSON -> token(A, user, right);
+            case QUERY_PARAM_ON_JSON, COOKIE_ON_JSON -> token(A, user, right);
         };
     }
 
@@ -223,7 +225,8 @@ class TestAuthMatrix {
         int checked = 0;
         for (Route r : ROUTES) {
             for (Cred c : Cred.values()) {
-                if (c == Cred.QUERY_PARAM_ON_JSON && (r.sse() || r.kind() == Kind.PUBLIC)) continue;
+                if ((c == Cred.QUERY_PARAM_ON_JSON || c == Cred.COOKIE_ON_JSON) && (r.sse() || r.kind() == Kind.PUBLIC))
+                    continue;
                 Expect want = r.kind().expect(c, r.success());
                 String token = credential(r, c);
                 String path = path(r);
@@ -245,9 +248,14 @@ class TestAuthMatrix {
                         s.close();
                     }
                 } else {
-                    Map<String, String> headers =
-                            c == Cred.MALFORMED ? Map.of("Authorization", "Basic dXNlcjpwdw==") : Map.of();
-                    String sendToken = c == Cred.MALFORMED || c == Cred.QUERY_PARAM_ON_JSON ? null : token;
+                    Map<String, String> headers = switch (c) {
+                        case MALFORMED -> Map.of("Authorization", "Basic dXNlcjpwdw==");
+                        case COOKIE_ON_JSON -> Map.of("Cookie", "herald_token=" + token);
+                        default -> Map.of();
+                    };
+                    String sendToken = c == Cred.MALFORMED || c == Cred.QUERY_PARAM_ON_JSON || c == Cred.COOKIE_ON_JSON
+                            ? null
+                            : token;
                     String sendPath = c == Cred.QUERY_PARAM_ON_JSON
                             ? path + (path.contains("?") ? "&" : "?") + "access_token=" + token
                             : path;
