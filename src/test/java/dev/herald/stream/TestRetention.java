@@ -2,7 +2,6 @@ package dev.herald.stream;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
-import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
@@ -64,7 +63,7 @@ class TestRetention {
             List<SseClient.Event> got = sse.take(5, WAIT);
             SseClient.Event reset = got.get(0);
             assertEquals("reset", reset.event());
-            assertNull(reset.id());
+            assertEquals(6L, reset.id(), "the cursor just before the oldest retained event");
             assertEquals("cursor_expired", reset.json().get("reason").asText());
             assertEquals(7, reset.json().get("oldest").asLong());
             assertEquals(
@@ -73,7 +72,8 @@ class TestRetention {
             long live = publishJob(api, "ret", "odd", token);
             assertEquals(live, sse.next(WAIT).id());
         }
-        // A client that saw everything up to the pruning point continues without a reset.
+        // Resuming from the reset's id (or having seen everything up to the pruning point)
+        // continues exactly, without another reset.
         try (SseClient sse = api.sse("/api/v1/teams/ret/events", token, 6L)) {
             assertEquals(
                     List.of(7L, 8L, 9L, 10L, 11L),
@@ -83,6 +83,7 @@ class TestRetention {
         try (SseClient sse = api.sse("/api/v1/teams/ret/events?job_id=even", token, 0L)) {
             List<SseClient.Event> got = sse.take(3, WAIT);
             assertEquals("reset", got.get(0).event());
+            assertEquals(6L, got.get(0).id());
             assertEquals(
                     List.of(8L, 10L),
                     got.subList(1, 3).stream().map(SseClient.Event::id).toList());
