@@ -40,9 +40,9 @@ public final class ChatRepository {
         this.publisher = publisher;
     }
 
-    /** {@code chats:<owner>}: the owner\'s chat lifecycle events. */
-    public static final StreamKind OWNER_KIND = new StreamKind("chats", ChatWire.OWNER, false);
-    /** {@code chat:<id>}: a chat\'s messages, its content for its whole life. */
+    /** {@code chats:<owner>}: the owner\'s chat lifecycle events; pruned by retention (the chats stay). */
+    public static final StreamKind OWNER_KIND = new StreamKind("chats", ChatWire.OWNER, true);
+    /** {@code chat:<id>}: a chat\'s messages, its content for its whole life: never pruned by retention. */
     public static final StreamKind CHAT_KIND = new StreamKind("chat", ChatWire.CHAT, false);
 
     public static StreamKey ownerStream(String tenant, String owner) {

@@ -20,7 +20,8 @@ import org.slf4j.LoggerFactory;
  * stream's {@code pruned_through}, so a client whose cursor is older gets {@code event: reset}
  * and continues from the oldest retained event. Applies to the stream kinds declared
  * {@linkplain StreamKind#retained() retained} that the database also lists as such
- * (herald.retention_applies in migrations/V30__jobs.sql).
+ * (herald.retention_applies, migrations/V90__retention_every_kind.sql): every kind's event log
+ * but a chat's message stream.
  *
  * <p>Every replica runs one, every {@code interval}; a session advisory lock lets one replica
  * work at a time (the others skip that run). The work itself is safe to run concurrently.
