@@ -142,8 +142,13 @@ public final class Herald implements AutoCloseable {
         Set<StreamKind> retained =
                 STREAM_KINDS.stream().filter(StreamKind::retained).collect(Collectors.toUnmodifiableSet());
         Settings.Retention retention = settings.retention();
-        this.janitor =
-                new RetentionJanitor(db.dsl(), retained, retention.maxAge(), retention.interval(), retention.batch());
+        this.janitor = new RetentionJanitor(
+                db.dsl(),
+                retained,
+                retention.maxAge(),
+                retention.interval(),
+                retention.batch(),
+                retention.purgeDelay());
 
         // Tenant config: a per-replica cache evicted by invalidation pings, flushed after a
         // listener reconnect (pings may have been lost meanwhile).

@@ -50,9 +50,11 @@ public record Settings(
     /**
      * The retention janitor: events older than {@code maxAge} (HERALD_RETENTION, default P7D)
      * are pruned every {@code interval} (HERALD_RETENTION_INTERVAL, default PT1M), {@code batch}
-     * rows per stream per transaction (HERALD_RETENTION_BATCH, default 1000).
+     * rows per stream per transaction (HERALD_RETENTION_BATCH, default 1000). A deleted stream's
+     * events (a deleted chat's messages) are purged once the deletion is older than
+     * {@code purgeDelay} (HERALD_PURGE_DELAY, default PT1M), so open streams still get them.
      */
-    public record Retention(Duration maxAge, Duration interval, int batch) {}
+    public record Retention(Duration maxAge, Duration interval, int batch, Duration purgeDelay) {}
 
     /**
      * The SSE replay budget per user: {@code connects} SSE connects and backlog requests
@@ -195,7 +197,7 @@ public record Settings(
                 null,
                 new Streams(Duration.ofSeconds(15), 2000, Duration.ofSeconds(10), 512),
                 new Watchdog(Duration.ofSeconds(1), Duration.ofSeconds(3)),
-                new Retention(Duration.ofDays(7), Duration.ofMinutes(1), 1000),
+                new Retention(Duration.ofDays(7), Duration.ofMinutes(1), 1000, Duration.ofMinutes(1)),
                 new Replay(60, 100_000, Duration.ofMinutes(1)),
                 new Publishing(Duration.ofSeconds(2), 4),
                 new Limits(64, 20, Duration.ofSeconds(10)),
@@ -229,7 +231,8 @@ public record Settings(
                 new Retention(
                         e.duration("HERALD_RETENTION", d.retention.maxAge()),
                         e.duration("HERALD_RETENTION_INTERVAL", d.retention.interval()),
-                        e.integer("HERALD_RETENTION_BATCH", d.retention.batch(), 1, 100_000)),
+                        e.integer("HERALD_RETENTION_BATCH", d.retention.batch(), 1, 100_000),
+                        e.duration("HERALD_PURGE_DELAY", d.retention.purgeDelay())),
                 new Replay(
                         e.integer("HERALD_REPLAY_CONNECTS", d.replay.connects(), 0, 1_000_000),
                         e.integer("HERALD_REPLAY_ROWS", d.replay.rows(), 0, 1_000_000_000),
@@ -352,17 +355,22 @@ public record Settings(
         }
 
         public Builder retentionMaxAge(Duration maxAge) {
-            retention = new Retention(maxAge, retention.interval(), retention.batch());
+            retention = new Retention(maxAge, retention.interval(), retention.batch(), retention.purgeDelay());
             return this;
         }
 
         public Builder retentionInterval(Duration interval) {
-            retention = new Retention(retention.maxAge(), interval, retention.batch());
+            retention = new Retention(retention.maxAge(), interval, retention.batch(), retention.purgeDelay());
             return this;
         }
 
         public Builder retentionBatch(int batch) {
-            retention = new Retention(retention.maxAge(), retention.interval(), batch);
+            retention = new Retention(retention.maxAge(), retention.interval(), batch, retention.purgeDelay());
+            return this;
+        }
+
+        public Builder purgeDelay(Duration delay) {
+            retention = new Retention(retention.maxAge(), retention.interval(), retention.batch(), delay);
             return this;
         }
 

@@ -18,7 +18,9 @@ class TestSettings {
     @Test
     void defaults_are_a_week_of_retention_a_janitor_a_minute_and_60_connects_a_minute() {
         Settings s = Settings.fromEnv(Map.of());
-        assertEquals(new Settings.Retention(Duration.ofDays(7), Duration.ofMinutes(1), 1000), s.retention());
+        assertEquals(
+                new Settings.Retention(Duration.ofDays(7), Duration.ofMinutes(1), 1000, Duration.ofMinutes(1)),
+                s.retention());
         assertEquals(new Settings.Replay(60, 100_000, Duration.ofMinutes(1)), s.replay());
     }
 
@@ -28,16 +30,20 @@ class TestSettings {
                 "HERALD_RETENTION", "P1D",
                 "HERALD_RETENTION_INTERVAL", "PT5S",
                 "HERALD_RETENTION_BATCH", "250",
+                "HERALD_PURGE_DELAY", "PT10M",
                 "HERALD_REPLAY_CONNECTS", "0",
                 "HERALD_REPLAY_ROWS", "5000",
                 "HERALD_REPLAY_WINDOW", "PT30S"));
-        assertEquals(new Settings.Retention(Duration.ofDays(1), Duration.ofSeconds(5), 250), c.retention());
+        assertEquals(
+                new Settings.Retention(Duration.ofDays(1), Duration.ofSeconds(5), 250, Duration.ofMinutes(10)),
+                c.retention());
         assertEquals(new Settings.Replay(0, 5000, Duration.ofSeconds(30)), c.replay());
         assertThrows(IllegalArgumentException.class, () -> Settings.fromEnv(Map.of("HERALD_RETENTION_BATCH", "0")));
         assertThrows(IllegalArgumentException.class, () -> Settings.fromEnv(Map.of("HERALD_REPLAY_CONNECTS", "-1")));
         assertThrows(
                 IllegalArgumentException.class, () -> Settings.fromEnv(Map.of("HERALD_RETENTION_INTERVAL", "soon")));
         assertThrows(IllegalArgumentException.class, () -> Settings.fromEnv(Map.of("HERALD_REPLAY_WINDOW", "PT0S")));
+        assertThrows(IllegalArgumentException.class, () -> Settings.fromEnv(Map.of("HERALD_PURGE_DELAY", "-PT1M")));
     }
 
     @Test
@@ -45,11 +51,16 @@ class TestSettings {
         Settings tuned = Settings.defaults()
                 .with(b ->
                         b.retentionBatch(7).replay(3, 9, Duration.ofSeconds(2)).port(1234));
-        assertEquals(new Settings.Retention(Duration.ofDays(7), Duration.ofMinutes(1), 7), tuned.retention());
+        assertEquals(
+                new Settings.Retention(Duration.ofDays(7), Duration.ofMinutes(1), 7, Duration.ofMinutes(1)),
+                tuned.retention());
         assertEquals(new Settings.Replay(3, 9, Duration.ofSeconds(2)), tuned.replay());
         assertEquals(1234, tuned.http().port());
         assertEquals(Settings.defaults().http().host(), tuned.http().host());
         assertEquals(Settings.defaults().streams(), tuned.streams());
+        assertEquals(
+                new Settings.Retention(Duration.ofDays(7), Duration.ofMinutes(1), 7, Duration.ofSeconds(5)),
+                tuned.with(b -> b.purgeDelay(Duration.ofSeconds(5))).retention());
     }
 
     @Test
