@@ -90,7 +90,8 @@ public final class Herald implements AutoCloseable {
                 db.dsl(),
                 settings.publishing().lockTimeout(),
                 settings.publishing().slowLane());
-        this.hub = new Hub(events, settings.streams().ringSize(), metrics);
+        this.hub = new Hub(
+                events, settings.streams().ringSize(), settings.streams().ringBytes(), metrics);
         STREAM_KINDS.forEach(hub::register);
         this.listener = new Listener(
                 db.url(),
@@ -166,6 +167,14 @@ public final class Herald implements AutoCloseable {
         metrics.gauge(
                 "herald_listener_connected", "1 while the LISTEN connection is up", () -> listener.connected() ? 1 : 0);
         metrics.gauge("herald_topics", "Streams with local subscribers", hub::topicCount);
+        metrics.gauge(
+                "herald_ring_bytes",
+                "Encoded events the topics' rings hold (approximate heap bytes, within HERALD_RING_BYTES)",
+                hub::cachedBytes);
+        metrics.functionCounter(
+                "herald_ring_evictions",
+                "Topics whose cached events were evicted to stay within HERALD_RING_BYTES",
+                hub::ringEvictions);
         FunctionCounter.builder("herald_retention_deleted_events", janitor, RetentionJanitor::deleted)
                 .description("Events deleted by this replica's retention janitor")
                 .register(metrics.registry());

@@ -47,6 +47,27 @@ class TestSettings {
     }
 
     @Test
+    void rings_start_at_512_events_a_stream_and_64_mib_in_all_and_the_environment_changes_both() {
+        Settings d = Settings.fromEnv(Map.of());
+        assertEquals(512, d.streams().ringSize());
+        assertEquals(64L * 1024 * 1024, d.streams().ringBytes());
+        Settings c = Settings.fromEnv(Map.of("HERALD_RING_SIZE", "2048", "HERALD_RING_BYTES", "1048576"));
+        assertEquals(2048, c.streams().ringSize());
+        assertEquals(1_048_576, c.streams().ringBytes());
+        assertEquals(d.streams().heartbeat(), c.streams().heartbeat());
+        var e = assertThrows(
+                IllegalArgumentException.class, () -> Settings.fromEnv(Map.of("HERALD_RING_BYTES", "1000")));
+        assertTrue(e.getMessage().contains("HERALD_RING_BYTES"), e.getMessage());
+        assertThrows(IllegalArgumentException.class, () -> Settings.fromEnv(Map.of("HERALD_RING_BYTES", "64MB")));
+        Settings tuned = Settings.defaults().with(b -> b.ringBytes(123_456).ringSize(64));
+        assertEquals(123_456, tuned.streams().ringBytes());
+        assertEquals(64, tuned.streams().ringSize());
+        assertEquals(
+                Settings.defaults().streams().slowClientTimeout(),
+                tuned.streams().slowClientTimeout());
+    }
+
+    @Test
     void a_change_keeps_every_other_setting() {
         Settings tuned = Settings.defaults()
                 .with(b ->
