@@ -6,6 +6,10 @@ import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
+import java.util.concurrent.Semaphore;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * Fan-out on one replica: routes pings to the topics that have local subscribers and lets
@@ -14,11 +18,19 @@ import java.util.concurrent.Executors;
  * further behind. The rings of all topics share one byte budget ({@link RingBudget}).
  */
 public final class Hub implements AutoCloseable {
+    private static final Logger log = LoggerFactory.getLogger(Hub.class);
     private final EventStore store;
     private final int ringSize;
     private final HubMetrics metrics;
     private final Map<StreamKey, Topic> topics = new ConcurrentHashMap<>();
     private final RingBudget budget;
+    /** Streams whose heads one resync query reads. */
+    static final int HEADS_CHUNK = 1_000;
+    /** Resync fetches running at once. */
+    static final int RESYNC_CONCURRENCY = 4;
+
+    private final AtomicInteger resyncing = new AtomicInteger();
+    private final AtomicInteger maxResyncing = new AtomicInteger();
     private final Map<String, StreamKind> kinds = new ConcurrentHashMap<>();
     private final ExecutorService executor = Executors.newThreadPerTaskExecutor(
             Thread.ofVirtual().name("hub-fetch-", 0).factory());
@@ -103,10 +115,67 @@ public final class Hub implements AutoCloseable {
         for (Topic.Reader r : t.readers) r.subscriber.offerTransient(frame);
     }
 
-    /** After a listener reconnect pings may have been lost: every topic re-queries. */
+    /**
+     * After a listener reconnect pings may have been lost. One query per
+     * {@value #HEADS_CHUNK} live topics reads their streams' heads; only the topics whose head
+     * moved past what they fetched re-query, at most {@value #RESYNC_CONCURRENCY} at a time (in
+     * the background: this returns once the heads are read). Called after LISTEN is back, so
+     * a commit after the heads were read comes with its ping. If the heads cannot be read
+     * (the database is down), every topic of the chunk re-queries, retrying until it can.
+     */
     public void resyncAll() {
-        metrics.resynced(topics.size());
-        for (Topic t : topics.values()) t.resync();
+        List<Topic> live = new ArrayList<>(topics.values());
+        metrics.resynced(live.size());
+        List<Topic> moved = new ArrayList<>();
+        for (int from = 0; from < live.size(); from += HEADS_CHUNK) {
+            List<Topic> chunk = live.subList(from, Math.min(from + HEADS_CHUNK, live.size()));
+            Map<StreamKey, Long> heads;
+            try {
+                List<StreamKey> keys = new ArrayList<>(chunk.size());
+                for (Topic t : chunk) keys.add(t.key);
+                heads = store.heads(keys);
+                metrics.headsQueried(keys.size());
+            } catch (RuntimeException e) {
+                log.warn(
+                        "resync: the heads of {} streams could not be read, each re-queries: {}",
+                        chunk.size(),
+                        e.getMessage());
+                moved.addAll(chunk);
+                continue;
+            }
+            for (Topic t : chunk) {
+                if (t.movedTo(heads.getOrDefault(t.key, 0L))) moved.add(t);
+            }
+        }
+        if (!moved.isEmpty()) executor.execute(() -> refetch(moved));
+    }
+
+    /** Re-queries the topics, {@value #RESYNC_CONCURRENCY} at a time. */
+    private void refetch(List<Topic> moved) {
+        Semaphore permits = new Semaphore(RESYNC_CONCURRENCY);
+        for (Topic t : moved) {
+            try {
+                permits.acquire();
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                return;
+            }
+            executor.execute(() -> {
+                int now = resyncing.incrementAndGet();
+                maxResyncing.accumulateAndGet(now, Math::max);
+                try {
+                    t.fetchNow();
+                } finally {
+                    resyncing.decrementAndGet();
+                    permits.release();
+                }
+            });
+        }
+    }
+
+    /** The most resync fetches that ran at once since start (tests check the bound). */
+    int maxConcurrentResyncFetches() {
+        return maxResyncing.get();
     }
 
     public int topicCount() {

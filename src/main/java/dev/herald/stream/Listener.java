@@ -71,6 +71,8 @@ public final class Listener implements AutoCloseable {
     private long unheardSinceNanos;
     private long heardSeq;
     private Thread watchdog;
+    /** Tests only: runs on the watchdog thread before each reconnect attempt (to hold it down). */
+    volatile Runnable beforeReconnect = () -> {};
 
     public Listener(DatabaseUrl url, Hub hub, Consumer<String> selfPing, Duration interval, Duration deadline) {
         this.url = url;
@@ -177,6 +179,7 @@ public final class Listener implements AutoCloseable {
         long backoff = 100;
         while (!stopped) {
             if (!connected) {
+                beforeReconnect.run();
                 if (connect()) {
                     reconnects.incrementAndGet();
                     log.info("listener reconnected (backend pid {}); re-syncing every subscriber", backendPid);

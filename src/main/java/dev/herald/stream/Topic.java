@@ -111,15 +111,21 @@ final class Topic {
         fetch();
     }
 
-    /** Re-query after the ring's end whatever pings said (listener reconnect, lost pings). */
-    void resync() {
-        synchronized (this) {
-            if (last < 0) {
-                dirty = true;
-                return;
-            }
-        }
-        fetch();
+    /**
+     * A resync read the stream's head: true if it is past what this topic fetched (it must
+     * re-query). A topic whose head is not known yet re-queries once it is.
+     */
+    synchronized boolean movedTo(long head) {
+        if (last >= 0) return head > last;
+        dirty = true; // start() fetches when it sees it
+        return false;
+    }
+
+    /** Re-queries on the calling thread (a resync bounds how many run at once); if a fetch is running, it will. */
+    void fetchNow() {
+        dirty = true;
+        if (!fetching.compareAndSet(false, true)) return;
+        fetchLoop();
     }
 
     synchronized long lastFetched() {

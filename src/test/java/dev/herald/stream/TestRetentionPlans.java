@@ -56,6 +56,9 @@ class TestRetentionPlans {
                     """);
             st.execute("INSERT INTO herald.streams (tenant, stream, head) SELECT tenant, stream, max(cursor)"
                     + " FROM herald.events GROUP BY tenant, stream");
+            // Many more streams with a head (most never followed on any replica).
+            st.execute("INSERT INTO herald.streams (tenant, stream, head)"
+                    + " SELECT 'many', 'user:s' || i, i FROM generate_series(1, 100000) AS i");
             st.execute("ANALYZE herald.events");
             st.execute("ANALYZE herald.streams");
         }
@@ -128,6 +131,35 @@ class TestRetentionPlans {
                     + " FROM herald.events WHERE tenant = $1 AND stream = $2 AND type = 'message' AND cursor > $3"
                     + " ORDER BY cursor LIMIT $4");
             assertPrimaryKey(st, "EXECUTE history('plan', 'chat:7', 0, 100)");
+        }
+    }
+
+    @Test
+    void a_resync_reads_a_thousand_heads_through_the_primary_key() throws Exception {
+        try (Connection c = Sql.connect(server.databaseUrl());
+                Statement st = c.createStatement()) {
+            String sql = EventStore.HEADS.replaceFirst("\\?", "\\$1").replaceFirst("\\?", "\\$2");
+            st.execute("PREPARE heads(text[], text[]) AS " + sql);
+            StringBuilder tenants = new StringBuilder("ARRAY[");
+            StringBuilder streams = new StringBuilder("ARRAY[");
+            for (int i = 1; i <= Hub.HEADS_CHUNK; i++) {
+                tenants.append(i > 1 ? "," : "").append("'many'");
+                streams.append(i > 1 ? "," : "")
+                        .append("'user:s")
+                        .append(i * 97)
+                        .append("'");
+            }
+            String execute = "EXECUTE heads(" + tenants + "], " + streams + "])";
+            String custom = plan(st, "EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF) " + execute);
+            st.execute("SET plan_cache_mode = force_generic_plan");
+            String generic = plan(st, "EXPLAIN (COSTS OFF) " + execute);
+            st.execute("RESET plan_cache_mode");
+            System.out.println("[retention-plans] resync heads of 1,000 streams:\n" + custom);
+            for (String p : List.of(custom, generic)) {
+                assertFalse(p.contains("Seq Scan on streams"), p);
+                assertTrue(p.contains("using streams_pkey"), p);
+            }
+            assertBoundedWork(custom, 1_000);
         }
     }
 
