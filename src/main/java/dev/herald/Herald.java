@@ -200,6 +200,10 @@ public final class Herald implements AutoCloseable {
         Idempotency idempotency = new Idempotency(db.dsl());
         this.idempotencyPruner = new IdempotencyPruner(idempotency, Duration.ofMinutes(10));
 
+        // Durability: a database that acknowledges commits it can lose breaks Herald's promise
+        // (an acknowledged event, its cursor): the server works, but says so loudly.
+        Database.Durability durability = checkDurability(db);
+
         // HTTP: each feature's routes.
         Settings.Http http = settings.http();
         long maxBody = http.maxBodyBytes();
@@ -211,7 +215,7 @@ public final class Herald implements AutoCloseable {
                         ctx.header("X-Content-Type-Options", "nosniff");
                         ctx.header("Cache-Control", "no-store");
                     });
-                    new OpsRoutes(db, listener, metrics).register(cfg.routes);
+                    new OpsRoutes(db, listener, metrics, durability).register(cfg.routes);
                     new AdminRoutes(auth, tokens, maxBody).register(cfg.routes);
                     new UserEventRoutes(auth, publisher, idempotency, events, sse, metrics, maxBody)
                             .register(cfg.routes);
@@ -231,6 +235,22 @@ public final class Herald implements AutoCloseable {
                     new Pages().register(cfg.routes);
                     new OpenApiRoutes().register(cfg.routes);
                 });
+    }
+
+    private static Database.Durability checkDurability(Database db) {
+        try {
+            Database.Durability d = db.durability();
+            for (String w : d.warnings()) {
+                log.warn(
+                        "DURABILITY WARNING: {}. Herald promises that an acknowledged event is never lost;"
+                                + " turn it on (ALTER SYSTEM SET ... = on; SELECT pg_reload_conf()). /readyz reports this too.",
+                        w);
+            }
+            return d;
+        } catch (RuntimeException e) {
+            log.warn("DURABILITY WARNING: could not read synchronous_commit and fsync: {}", e.getMessage());
+            return null;
+        }
     }
 
     /** Opens the database (embedded if no URL), migrates, and serves. */
