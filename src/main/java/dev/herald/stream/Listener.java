@@ -213,6 +213,7 @@ public final class Listener implements AutoCloseable {
             terminateStale(c);
             if (l.lost) throw new IllegalStateException("the connection closed while it was being opened");
             synchronized (this) {
+                if (stopped) throw new IllegalStateException("the listener is closed");
                 link = l;
                 backendPid = l.pid;
                 lastHeardNanos = System.nanoTime();
@@ -220,7 +221,7 @@ public final class Listener implements AutoCloseable {
             }
             return l;
         } catch (Exception e) {
-            log.warn("LISTEN connection failed: {}", e.getMessage());
+            if (!stopped) log.warn("LISTEN connection failed: {}", e.getMessage());
             if (l != null) l.lost = true;
             if (c != null) closeAsync(c, l);
             return null;
@@ -284,7 +285,10 @@ public final class Listener implements AutoCloseable {
                     // the connection is still there: a close that came meanwhile found us not yet
                     // connected and left it to us.
                     if (!up(l)) {
-                        if (stopped) break;
+                        if (stopped) {
+                            closeAsync(l.pg, l); // close() may have run before link was set
+                            break;
+                        }
                         giveUp(l, "connection closed while re-syncing");
                         continue;
                     }
