@@ -526,6 +526,45 @@ test('a page on another origin imports /herald.js, subscribes with access_token 
   await context.close();
 });
 
+test('herald.js: a pruned cursor resets once; the reset id is where a reconnect resumes', async () => {
+  const u = user('pruned');
+  const token = await mint(u, ['events:read', 'events:write']);
+  for (let i = 1; i <= 5; i++) {
+    const r = await http(BASE, 'POST', `/api/v1/users/${encodeURIComponent(u)}/events`, token, { type: 'tick', data: { i } });
+    eq(r.status, 201, 'publish');
+  }
+  // Everything is pruned: the stream holds no event, only the reset can tell the client where it is.
+  await control(`/prune?tenant=${TENANT}&stream=${encodeURIComponent('user:' + u)}&through=5`);
+  const context = await newContext(null);
+  const page = await open(context);
+  await page.evaluate(async (token) => {
+    const { subscribe } = await import('/herald.js');
+    window.__resets = [];
+    window.__got = [];
+    window.__sub = subscribe('/api/v1/events', {
+      token, after: 1, shared: false, events: ['tick'],
+      onReset: (info) => window.__resets.push([info.reason, info.oldest, window.__sub ? window.__sub.cursor : null]),
+      onEvent: (ev) => window.__got.push(ev.id),
+    });
+  }, token);
+  await until(() => page.evaluate(() => window.__resets.length === 1), 'one reset');
+  eq(await page.evaluate(() => [window.__resets, window.__sub.cursor]), [[['cursor_expired', 6, 5]], 5], 'reset and cursor');
+  // The server ends the stream: the reconnect resumes after the reset's id, so no second reset.
+  await control(`/kill?prefix=${token.slice(0, 8)}`);
+  await until(() => page.evaluate(() => window.__sub.stats.connects === 2 && window.__sub.state === 'live'), 'reconnected');
+  const r = await http(BASE, 'POST', `/api/v1/users/${encodeURIComponent(u)}/events`, token, { type: 'tick', data: { i: 6 } });
+  eq(r.json.cursor, 6, 'next cursor');
+  await until(() => page.evaluate(() => window.__got.length === 1), 'the next event');
+  eq(await page.evaluate(() => [window.__got, window.__resets.length, window.__sub.cursor]), [[6], 1, 6], 'after reconnect');
+  // A stored event named `reset` (the type is reserved, but stored ones may remain) is
+  // data with its own cursor, not the server's reset.
+  await control(`/publish?tenant=${TENANT}&stream=${encodeURIComponent('user:' + u)}&type=reset`);
+  await until(() => page.evaluate(() => window.__got.length === 2), 'the stored reset event');
+  eq(await page.evaluate(() => [window.__got, window.__resets.length, window.__sub.cursor]), [[6, 7], 1, 7], 'a stored reset');
+  await page.evaluate(() => window.__sub.close());
+  await context.close();
+});
+
 test('screenshots of the inbox for review', async () => {
   const u = user('shot');
   const read = [];

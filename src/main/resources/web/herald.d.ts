@@ -56,7 +56,8 @@ export type HeraldEvent<T = unknown> = PersistedEvent<T> | TransientEvent<T>;
 
 /**
  * Why the caller must refetch its snapshot (the events in between are not replayed):
- * - `cursor_expired`: the server pruned events after the cursor (retention); `oldest` is the oldest kept cursor;
+ * - `cursor_expired`: the server pruned events after the cursor (retention); `oldest` is the oldest kept cursor,
+ *   and the subscription's cursor moves to `oldest - 1`;
  * - `resubscribed`: reconnected without a cursor, so the stream started again at "now";
  * - `gap`: this tab joined a shared connection after the events it missed had left the leader's ring;
  * - `cursor_ahead` / `invalid_cursor`: the server refused the cursor (e.g. a new database); the stream starts at "now";

@@ -97,6 +97,16 @@ function parseData(raw) {
   }
 }
 
+/**
+ * Whether a `reset` frame with id `idText` is the server's own: its data says `cursor_expired`
+ * with `oldest`, and its id is `oldest - 1`. A stored event's data never looks like that (user
+ * events wrap theirs in {type, data, created_at}).
+ */
+function isServerReset(info, idText) {
+  return info !== null && typeof info === 'object' && info.reason === 'cursor_expired'
+    && Number.isSafeInteger(info.oldest) && /^\d+$/.test(idText) && Number(idText) === info.oldest - 1;
+}
+
 function toCursor(value) {
   const n = typeof value === 'number' ? value : (/^\d+$/.test(String(value)) ? Number(value) : NaN);
   if (!Number.isSafeInteger(n) || n < 0) throw new TypeError('herald: a cursor is a non-negative integer, got ' + value);
@@ -292,13 +302,23 @@ class Subscription {
     for (const name of this._events) if (name !== 'error' && name !== 'reset') es.addEventListener(name, onMessage);
     es.addEventListener('reset', (e) => {
       if (this._es !== es) return;
-      // The server's reset carries no id; an event named `reset` with an id is a stored event
-      // (types `reset` and `error` are reserved, but older ones may remain): data, not a reset.
-      if ((e.lastEventId || '') !== lastId) {
+      const idText = e.lastEventId || '';
+      const info = parseData(e.data);
+      // The server's reset is `id: <oldest - 1>` with data {"reason":"cursor_expired","oldest":n};
+      // a `reset` without an id is one too. Any other event named `reset` that brings an id is a
+      // stored event (types `reset` and `error` are reserved, but older ones may remain): data,
+      // not a reset.
+      if (idText !== lastId && !isServerReset(info, idText)) {
         onMessage(e);
         return;
       }
-      const info = parseData(e.data);
+      // Its id is the cursor just before the oldest retained event: resuming from there is exact
+      // and does not bring the reset again.
+      if (idText !== lastId) {
+        lastId = idText;
+        const id = Number(idText);
+        if (this.cursor === null || id > this.cursor) this.cursor = id;
+      }
       this._reset(info && typeof info === 'object' ? info : { reason: 'reset' });
     });
     es.addEventListener('error', (e) => {
@@ -378,6 +398,11 @@ class Subscription {
   }
 
   _reset(info) {
+    // Everything before info.oldest is gone: the stream goes on from the cursor just before it
+    // (a tab that takes over the shared connection resumes there, not with another reset).
+    if (info && Number.isSafeInteger(info.oldest) && this.cursor !== null && info.oldest - 1 > this.cursor) {
+      this.cursor = info.oldest - 1;
+    }
     this._ring = [];
     this._known = info && info.oldest != null && this.cursor !== null ? Math.max(this.cursor, info.oldest - 1) : this.cursor;
     if (this.role === 'leader') this._post({ t: 'reset', info });

@@ -94,7 +94,8 @@ public final class Herald implements AutoCloseable {
                 settings.publishing().lockTimeout(),
                 settings.publishing().slowLane(),
                 settings.publishing().writeTimeout());
-        this.hub = new Hub(events, settings.streams().ringSize(), metrics);
+        this.hub = new Hub(
+                events, settings.streams().ringSize(), settings.streams().ringBytes(), metrics);
         STREAM_KINDS.forEach(hub::register);
         this.listener = new Listener(
                 db.url(),
@@ -147,8 +148,13 @@ public final class Herald implements AutoCloseable {
         Set<StreamKind> retained =
                 STREAM_KINDS.stream().filter(StreamKind::retained).collect(Collectors.toUnmodifiableSet());
         Settings.Retention retention = settings.retention();
-        this.janitor =
-                new RetentionJanitor(db.dsl(), retained, retention.maxAge(), retention.interval(), retention.batch());
+        this.janitor = new RetentionJanitor(
+                db.dsl(),
+                retained,
+                retention.maxAge(),
+                retention.interval(),
+                retention.batch(),
+                retention.purgeDelay());
 
         // Tenant config: a per-replica cache evicted by invalidation pings, flushed after a
         // listener reconnect (pings may have been lost meanwhile).
@@ -170,6 +176,14 @@ public final class Herald implements AutoCloseable {
         metrics.gauge(
                 "herald_listener_connected", "1 while the LISTEN connection is up", () -> listener.connected() ? 1 : 0);
         metrics.gauge("herald_topics", "Streams with local subscribers", hub::topicCount);
+        metrics.gauge(
+                "herald_ring_bytes",
+                "Encoded events the topics' rings hold (approximate heap bytes, within HERALD_RING_BYTES)",
+                hub::cachedBytes);
+        metrics.functionCounter(
+                "herald_ring_evictions",
+                "Topics whose cached events were evicted to stay within HERALD_RING_BYTES",
+                hub::ringEvictions);
         FunctionCounter.builder("herald_retention_deleted_events", janitor, RetentionJanitor::deleted)
                 .description("Events deleted by this replica's retention janitor")
                 .register(metrics.registry());
@@ -195,6 +209,10 @@ public final class Herald implements AutoCloseable {
         Idempotency idempotency = new Idempotency(db.dsl());
         this.idempotencyPruner = new IdempotencyPruner(idempotency, Duration.ofMinutes(10));
 
+        // Durability: a database that acknowledges commits it can lose breaks Herald's promise
+        // (an acknowledged event, its cursor): the server works, but says so loudly.
+        Database.Durability durability = checkDurability(db);
+
         // HTTP: each feature's routes.
         Settings.Http http = settings.http();
         long maxBody = http.maxBodyBytes();
@@ -206,7 +224,7 @@ public final class Herald implements AutoCloseable {
                         ctx.header("X-Content-Type-Options", "nosniff");
                         ctx.header("Cache-Control", "no-store");
                     });
-                    new OpsRoutes(db, listener, metrics).register(cfg.routes);
+                    new OpsRoutes(db, listener, metrics, durability).register(cfg.routes);
                     new AdminRoutes(auth, tokens, maxBody).register(cfg.routes);
                     new UserEventRoutes(auth, publisher, idempotency, events, sse, metrics, maxBody)
                             .register(cfg.routes);
@@ -226,6 +244,22 @@ public final class Herald implements AutoCloseable {
                     new Pages().register(cfg.routes);
                     new OpenApiRoutes().register(cfg.routes);
                 });
+    }
+
+    private static Database.Durability checkDurability(Database db) {
+        try {
+            Database.Durability d = db.durability();
+            for (String w : d.warnings()) {
+                log.warn(
+                        "DURABILITY WARNING: {}. Herald promises that an acknowledged event is never lost;"
+                                + " turn it on (ALTER SYSTEM SET ... = on; SELECT pg_reload_conf()). /readyz reports this too.",
+                        w);
+            }
+            return d;
+        } catch (RuntimeException e) {
+            log.warn("DURABILITY WARNING: could not read synchronous_commit and fsync: {}", e.getMessage());
+            return null;
+        }
     }
 
     /** Opens the database (embedded if no URL), migrates, and serves. */

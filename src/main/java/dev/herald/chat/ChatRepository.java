@@ -2,7 +2,6 @@ package dev.herald.chat;
 
 import static dev.herald.jooq.Tables.CHATS;
 import static dev.herald.jooq.Tables.EVENTS;
-import static dev.herald.jooq.Tables.STREAMS;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.herald.http.Idempotency;
@@ -12,6 +11,7 @@ import dev.herald.jooq.tables.records.ChatsRecord;
 import dev.herald.json.Json;
 import dev.herald.stream.Event;
 import dev.herald.stream.Publisher;
+import dev.herald.stream.RetentionJanitor;
 import dev.herald.stream.StreamKey;
 import dev.herald.stream.StreamKind;
 import java.time.OffsetDateTime;
@@ -40,9 +40,9 @@ public final class ChatRepository {
         this.publisher = publisher;
     }
 
-    /** {@code chats:<owner>}: the owner\'s chat lifecycle events. */
-    public static final StreamKind OWNER_KIND = new StreamKind("chats", ChatWire.OWNER, false);
-    /** {@code chat:<id>}: a chat\'s messages, its content for its whole life. */
+    /** {@code chats:<owner>}: the owner\'s chat lifecycle events; pruned by retention (the chats stay). */
+    public static final StreamKind OWNER_KIND = new StreamKind("chats", ChatWire.OWNER, true);
+    /** {@code chat:<id>}: a chat\'s messages, its content for its whole life: never pruned by retention. */
     public static final StreamKind CHAT_KIND = new StreamKind("chat", ChatWire.CHAT, false);
 
     public static StreamKey ownerStream(String tenant, String owner) {
@@ -151,9 +151,12 @@ public final class ChatRepository {
 
     /**
      * Deletes a chat: the row goes, {@code deleted} is published on the owner's stream and, as
-     * the chat stream's last event, on the chat's stream (its open streams end there), and the
-     * chat's message rows are deleted — all in one transaction. A post racing the deletion
-     * either commits before it (and is deleted with the rest) or finds no chat.
+     * the chat stream's last event, on the chat's stream (its open streams end there) — all in
+     * one transaction. A post racing the deletion either commits before it or finds no chat.
+     * The messages are not deleted here: a message committed just before may not have reached
+     * every replica's open streams yet, and they must get it before {@code deleted}. The
+     * retention janitor purges them once the deletion is older than HERALD_PURGE_DELAY
+     * ({@link RetentionJanitor#schedulePurge}); every route is 404 for the chat meanwhile.
      */
     public boolean delete(String tenant, String owner, UUID id) {
         return db.transactionResult(cfg -> {
@@ -171,16 +174,7 @@ public final class ChatRepository {
                     key,
                     ChatWire.DELETED,
                     Json.object().put("chat_id", id.toString()).toString());
-            tx.deleteFrom(EVENTS)
-                    .where(EVENTS.TENANT
-                            .eq(tenant)
-                            .and(EVENTS.STREAM.eq(key.stream()))
-                            .and(EVENTS.CURSOR.lt(last)))
-                    .execute();
-            tx.update(STREAMS)
-                    .set(STREAMS.PRUNED_THROUGH, last - 1)
-                    .where(STREAMS.TENANT.eq(tenant).and(STREAMS.STREAM.eq(key.stream())))
-                    .execute();
+            RetentionJanitor.schedulePurge(tx, key, last);
             return true;
         });
     }

@@ -3,6 +3,8 @@ package dev.herald.database;
 import com.zaxxer.hikari.HikariConfig;
 import com.zaxxer.hikari.HikariDataSource;
 import dev.herald.settings.Settings;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Map;
 import org.flywaydb.core.Flyway;
 import org.flywaydb.core.api.FlywayException;
@@ -140,6 +142,34 @@ public final class Database implements AutoCloseable {
         } catch (java.sql.SQLException e) {
             throw new IllegalStateException("could not read the ping key: " + e.getMessage(), e);
         }
+    }
+
+    /**
+     * How durable a commit is on this database, as Herald's sessions see it: {@code
+     * synchronous_commit} and {@code fsync}. With either off, PostgreSQL acknowledges commits it
+     * can lose in a crash, and Herald would have handed their cursors out.
+     */
+    public record Durability(String synchronousCommit, String fsync) {
+        /** What is wrong, one sentence each; empty when both are on. */
+        public List<String> warnings() {
+            List<String> w = new ArrayList<>();
+            if ("off".equalsIgnoreCase(synchronousCommit)) {
+                w.add("synchronous_commit is off: PostgreSQL acknowledges a commit before it is on disk, so"
+                        + " events Herald confirmed (and cursors it handed out) can be lost in a database crash"
+                        + " and their cursors reissued");
+            }
+            if ("off".equalsIgnoreCase(fsync)) {
+                w.add("fsync is off: PostgreSQL never forces its writes to disk, so a crash of the database"
+                        + " host can lose or corrupt committed events");
+            }
+            return w;
+        }
+    }
+
+    /** Reads the durability settings of Herald's own sessions (per-role and per-database values included). */
+    public Durability durability() {
+        var r = dsl.fetchOne("SELECT current_setting('synchronous_commit'), current_setting('fsync')");
+        return new Durability(r.get(0, String.class), r.get(1, String.class));
     }
 
     /** True when a connection answers a trivial query within a second. */

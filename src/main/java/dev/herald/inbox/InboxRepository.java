@@ -40,8 +40,11 @@ public final class InboxRepository {
     private final DSLContext db;
     private final Publisher publisher;
 
-    /** {@code inbox:<user>}: notifications and read-state changes, kept with the inbox. */
-    public static final StreamKind KIND = new StreamKind("inbox", new InboxRenderer(), false);
+    /**
+     * {@code inbox:<user>}: notifications and read-state changes. Retention prunes the events;
+     * the notifications themselves stay (a pruned cursor gets {@code reset} and re-lists).
+     */
+    public static final StreamKind KIND = new StreamKind("inbox", new InboxRenderer(), true);
 
     public static StreamKey stream(String tenant, String user) {
         return KIND.key(tenant, user);

@@ -32,6 +32,9 @@ public final class Metrics implements HubMetrics, SseMetrics {
             .description(
                     "Times every local stream re-queried the database because pings may have been lost (after a listener reconnect)")
             .register(registry);
+    private final Counter headQueries = Counter.builder("herald_resync_head_queries")
+            .description("Queries reading the heads of many streams at once (a resync checking which moved)")
+            .register(registry);
     private final Timer commitToSend = Timer.builder("herald_commit_to_send")
             .description("From an event's commit-time timestamp to its write to an SSE client")
             .publishPercentileHistogram()
@@ -73,6 +76,15 @@ public final class Metrics implements HubMetrics, SseMetrics {
     @Override
     public void resynced(int topics) {
         resyncs.increment();
+    }
+
+    @Override
+    public void headsQueried(int streams) {
+        headQueries.increment();
+    }
+
+    public double headQueryCount() {
+        return headQueries.count();
     }
 
     @Override

@@ -5,6 +5,7 @@ import dev.herald.http.JsonResponses;
 import dev.herald.stream.Listener;
 import io.javalin.config.RoutesConfig;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
@@ -17,12 +18,15 @@ public final class OpsRoutes {
     private final Database db;
     private final Listener listener;
     private final Metrics metrics;
+    private final Database.Durability durability;
     private final AtomicReference<CompletableFuture<Boolean>> probe = new AtomicReference<>();
 
-    public OpsRoutes(Database db, Listener listener, Metrics metrics) {
+    /** {@code durability}: the database's, as checked at start (null if it could not be read). */
+    public OpsRoutes(Database db, Listener listener, Metrics metrics, Database.Durability durability) {
         this.db = db;
         this.listener = listener;
         this.metrics = metrics;
+        this.durability = durability;
     }
 
     public void register(RoutesConfig routes) {
@@ -34,6 +38,16 @@ public final class OpsRoutes {
             body.put("status", database && listening ? "ready" : "unavailable");
             body.put("database", database);
             body.put("listener", listening);
+            // Not a readiness condition (the server works), a warning an operator must see.
+            if (durability != null) {
+                Map<String, Object> d = new LinkedHashMap<>();
+                d.put("synchronous_commit", durability.synchronousCommit());
+                d.put("fsync", durability.fsync());
+                body.put("durability", d);
+                body.put("warnings", durability.warnings());
+            } else {
+                body.put("warnings", List.of("the database's durability settings could not be read at start"));
+            }
             JsonResponses.respond(ctx, database && listening ? 200 : 503, body);
         });
         routes.get(

@@ -39,10 +39,14 @@ public record Settings(
     public record Storage(String databaseUrl, Path dataDir, int poolSize) {}
 
     /**
-     * Live delivery: HERALD_HEARTBEAT, HERALD_SSE_RETRY_MS, HERALD_SLOW_CLIENT_TIMEOUT, and
-     * HERALD_RING_SIZE (events each topic keeps encoded for its subscribers).
+     * Live delivery: HERALD_HEARTBEAT, HERALD_SSE_RETRY_MS, HERALD_SLOW_CLIENT_TIMEOUT,
+     * HERALD_RING_SIZE (events each followed stream keeps encoded for its live subscribers; its
+     * ring starts at 16 slots and doubles up to this) and HERALD_RING_BYTES (what the encoded
+     * events of all streams may take on the heap together; least recently used streams' are
+     * evicted beyond it, default 64 MiB).
      */
-    public record Streams(Duration heartbeat, long sseRetryMillis, Duration slowClientTimeout, int ringSize) {}
+    public record Streams(
+            Duration heartbeat, long sseRetryMillis, Duration slowClientTimeout, int ringSize, long ringBytes) {}
 
     /** The listener's self-ping: HERALD_WATCHDOG_INTERVAL, HERALD_WATCHDOG_DEADLINE. */
     public record Watchdog(Duration interval, Duration deadline) {}
@@ -50,9 +54,11 @@ public record Settings(
     /**
      * The retention janitor: events older than {@code maxAge} (HERALD_RETENTION, default P7D)
      * are pruned every {@code interval} (HERALD_RETENTION_INTERVAL, default PT1M), {@code batch}
-     * rows per stream per transaction (HERALD_RETENTION_BATCH, default 1000).
+     * rows per stream per transaction (HERALD_RETENTION_BATCH, default 1000). A deleted stream's
+     * events (a deleted chat's messages) are purged once the deletion is older than
+     * {@code purgeDelay} (HERALD_PURGE_DELAY, default PT1M), so open streams still get them.
      */
-    public record Retention(Duration maxAge, Duration interval, int batch) {}
+    public record Retention(Duration maxAge, Duration interval, int batch, Duration purgeDelay) {}
 
     /**
      * The SSE replay budget per user: {@code connects} SSE connects and backlog requests
@@ -203,9 +209,9 @@ public record Settings(
                 new Http("0.0.0.0", 8080, 64 * 1024),
                 new Storage(null, Path.of("data"), 16),
                 null,
-                new Streams(Duration.ofSeconds(15), 2000, Duration.ofSeconds(10), 512),
+                new Streams(Duration.ofSeconds(15), 2000, Duration.ofSeconds(10), 512, 64L * 1024 * 1024),
                 new Watchdog(Duration.ofSeconds(1), Duration.ofSeconds(3)),
-                new Retention(Duration.ofDays(7), Duration.ofMinutes(1), 1000),
+                new Retention(Duration.ofDays(7), Duration.ofMinutes(1), 1000, Duration.ofMinutes(1)),
                 new Replay(60, 100_000, Duration.ofMinutes(1)),
                 // 10 s: the heaviest write Herald runs (mark-all-read of 50,000 inbox rows, 1-4 s
                 // here, in a transaction of its own) would fit 2.5 times; publish_batch of 1,000
@@ -235,14 +241,16 @@ public record Settings(
                         e.duration("HERALD_HEARTBEAT", d.streams.heartbeat()),
                         e.integer("HERALD_SSE_RETRY_MS", (int) d.streams.sseRetryMillis(), 0, 3_600_000),
                         e.duration("HERALD_SLOW_CLIENT_TIMEOUT", d.streams.slowClientTimeout()),
-                        e.integer("HERALD_RING_SIZE", d.streams.ringSize(), 16, 1_000_000)),
+                        e.integer("HERALD_RING_SIZE", d.streams.ringSize(), 16, 1_000_000),
+                        e.integer("HERALD_RING_BYTES", (int) d.streams.ringBytes(), 64 * 1024, Integer.MAX_VALUE)),
                 new Watchdog(
                         e.duration("HERALD_WATCHDOG_INTERVAL", d.watchdog.interval()),
                         e.duration("HERALD_WATCHDOG_DEADLINE", d.watchdog.deadline())),
                 new Retention(
                         e.duration("HERALD_RETENTION", d.retention.maxAge()),
                         e.duration("HERALD_RETENTION_INTERVAL", d.retention.interval()),
-                        e.integer("HERALD_RETENTION_BATCH", d.retention.batch(), 1, 100_000)),
+                        e.integer("HERALD_RETENTION_BATCH", d.retention.batch(), 1, 100_000),
+                        e.duration("HERALD_PURGE_DELAY", d.retention.purgeDelay())),
                 new Replay(
                         e.integer("HERALD_REPLAY_CONNECTS", d.replay.connects(), 0, 1_000_000),
                         e.integer("HERALD_REPLAY_ROWS", d.replay.rows(), 0, 1_000_000_000),
@@ -341,17 +349,38 @@ public record Settings(
         }
 
         public Builder heartbeat(Duration heartbeat) {
-            streams = new Streams(heartbeat, streams.sseRetryMillis(), streams.slowClientTimeout(), streams.ringSize());
+            streams = new Streams(
+                    heartbeat,
+                    streams.sseRetryMillis(),
+                    streams.slowClientTimeout(),
+                    streams.ringSize(),
+                    streams.ringBytes());
             return this;
         }
 
         public Builder slowClientTimeout(Duration timeout) {
-            streams = new Streams(streams.heartbeat(), streams.sseRetryMillis(), timeout, streams.ringSize());
+            streams = new Streams(
+                    streams.heartbeat(), streams.sseRetryMillis(), timeout, streams.ringSize(), streams.ringBytes());
             return this;
         }
 
         public Builder ringSize(int size) {
-            streams = new Streams(streams.heartbeat(), streams.sseRetryMillis(), streams.slowClientTimeout(), size);
+            streams = new Streams(
+                    streams.heartbeat(),
+                    streams.sseRetryMillis(),
+                    streams.slowClientTimeout(),
+                    size,
+                    streams.ringBytes());
+            return this;
+        }
+
+        public Builder ringBytes(long bytes) {
+            streams = new Streams(
+                    streams.heartbeat(),
+                    streams.sseRetryMillis(),
+                    streams.slowClientTimeout(),
+                    streams.ringSize(),
+                    bytes);
             return this;
         }
 
@@ -366,17 +395,22 @@ public record Settings(
         }
 
         public Builder retentionMaxAge(Duration maxAge) {
-            retention = new Retention(maxAge, retention.interval(), retention.batch());
+            retention = new Retention(maxAge, retention.interval(), retention.batch(), retention.purgeDelay());
             return this;
         }
 
         public Builder retentionInterval(Duration interval) {
-            retention = new Retention(retention.maxAge(), interval, retention.batch());
+            retention = new Retention(retention.maxAge(), interval, retention.batch(), retention.purgeDelay());
             return this;
         }
 
         public Builder retentionBatch(int batch) {
-            retention = new Retention(retention.maxAge(), retention.interval(), batch);
+            retention = new Retention(retention.maxAge(), retention.interval(), batch, retention.purgeDelay());
+            return this;
+        }
+
+        public Builder purgeDelay(Duration delay) {
+            retention = new Retention(retention.maxAge(), retention.interval(), retention.batch(), delay);
             return this;
         }
 

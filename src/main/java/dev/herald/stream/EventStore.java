@@ -6,7 +6,9 @@ import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.time.OffsetDateTime;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 import javax.sql.DataSource;
 import org.jooq.exception.DataAccessException;
 
@@ -20,6 +22,14 @@ public final class EventStore {
             + " WHERE tenant = ? AND stream = ? AND cursor > ? ORDER BY cursor LIMIT ?";
     private static final String INFO =
             "SELECT head, pruned_through FROM herald.streams WHERE tenant = ? AND stream = ?";
+    /**
+     * One primary-key lookup per stream, whatever the size of herald.streams: the LIMIT keeps
+     * the planner from turning the lookups into a hash join over the whole table.
+     */
+    static final String HEADS =
+            "SELECT k.tenant, k.stream, s.head FROM unnest(?::text[], ?::text[]) AS k(tenant, stream)"
+                    + " CROSS JOIN LATERAL (SELECT h.head FROM herald.streams h"
+                    + " WHERE h.tenant = k.tenant AND h.stream = k.stream LIMIT 1) s";
 
     private final DataSource pool;
 
@@ -63,6 +73,31 @@ public final class EventStore {
             }
         } catch (SQLException e) {
             throw new DataAccessException("reading the head of " + key.stream() + ": " + e.getMessage(), e);
+        }
+    }
+
+    /**
+     * The heads of several streams in one query (a listener resync): only streams that have a
+     * head row are in the map (a stream never written is at 0).
+     */
+    public Map<StreamKey, Long> heads(List<StreamKey> keys) {
+        String[] tenants = new String[keys.size()];
+        String[] streams = new String[keys.size()];
+        for (int i = 0; i < keys.size(); i++) {
+            tenants[i] = keys.get(i).tenant();
+            streams[i] = keys.get(i).stream();
+        }
+        try (Connection c = pool.getConnection();
+                PreparedStatement ps = c.prepareStatement(HEADS)) {
+            ps.setArray(1, c.createArrayOf("text", tenants));
+            ps.setArray(2, c.createArrayOf("text", streams));
+            try (ResultSet rs = ps.executeQuery()) {
+                Map<StreamKey, Long> out = new HashMap<>();
+                while (rs.next()) out.put(new StreamKey(rs.getString(1), rs.getString(2)), rs.getLong(3));
+                return out;
+            }
+        } catch (SQLException e) {
+            throw new DataAccessException("reading the heads of " + keys.size() + " streams: " + e.getMessage(), e);
         }
     }
 

@@ -26,9 +26,16 @@ public final class Frame {
         return ("retry: " + retryMillis + "\n: connected\n\n").getBytes(StandardCharsets.UTF_8);
     }
 
-    /** Retention removed events this client never saw: it must refetch its snapshot. */
+    /**
+     * Retention removed events this client never saw: it must refetch its snapshot. The frame's
+     * {@code id:} is the cursor just before {@code oldest}: everything up to it is gone, so a
+     * client that reconnects right after the reset resumes exactly at the oldest retained event
+     * and is not told again.
+     */
     public static byte[] reset(long oldest) {
-        return transientEvent("reset", "{\"reason\":\"cursor_expired\",\"oldest\":" + oldest + "}");
+        return ("id: " + (oldest - 1) + "\nevent: reset\ndata: {\"reason\":\"cursor_expired\",\"oldest\":" + oldest
+                        + "}\n\n")
+                .getBytes(StandardCharsets.UTF_8);
     }
 
     private static String clean(String s) {

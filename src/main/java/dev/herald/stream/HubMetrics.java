@@ -9,4 +9,7 @@ public interface HubMetrics {
 
     /** Every topic (this many) was told to re-query: pings may have been lost. */
     default void resynced(int topics) {}
+
+    /** One query read the heads of this many streams (a resync checking which ones moved). */
+    default void headsQueried(int streams) {}
 }

@@ -7,7 +7,9 @@ import dev.herald.database.DatabaseUrl;
 import java.sql.Statement;
 import java.time.Duration;
 import java.util.Map;
+import java.util.Queue;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Consumer;
 import org.slf4j.Logger;
@@ -18,8 +20,14 @@ import org.slf4j.LoggerFactory;
  * may otherwise close a weakly held connection under us, pgjdbc-ng#232). A watchdog sends a
  * self-ping through the pool every interval; if none comes back within the deadline — the
  * backend was killed, the TCP connection is half-open, the listener froze — it drops the
- * connection, reconnects with backoff, re-LISTENs and has every topic re-query, since pings
- * may have been lost meanwhile (nothing re-LISTENs by itself, pgjdbc-ng#614).
+ * connection, reconnects with backoff, re-LISTENs and resyncs the topics, since pings may
+ * have been lost meanwhile (nothing re-LISTENs by itself, pgjdbc-ng#614).
+ *
+ * <p>Every close is handled against the connection it belongs to ({@code Link}): a late close
+ * of a connection already replaced does not touch its successor, and a close that comes while
+ * the reconnect hooks and the resync run is seen before the listener reports itself connected
+ * (it reconnects again). A connection whose LISTEN failed is closed at once. The backend of a
+ * connection given up is ended at the next connect, matched by pid and start time.
  */
 public final class Listener implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(Listener.class);
@@ -38,9 +46,22 @@ public final class Listener implements AutoCloseable {
     private final AtomicLong received = new AtomicLong();
     private final java.util.List<Runnable> onReconnect = new java.util.concurrent.CopyOnWriteArrayList<>();
 
-    // Strong references for the connection's whole life.
-    private volatile PGConnection connection;
-    private final PGNotificationListener callback = new PGNotificationListener() {
+    /**
+     * One LISTEN connection and what belongs to it. Its driver callbacks act on it alone: a
+     * close reported late by a connection already replaced cannot tear down its successor.
+     */
+    private final class Link implements PGNotificationListener {
+        final PGConnection pg;
+        volatile int pid;
+        /** pg_stat_activity.backend_start in microseconds since the epoch. */
+        volatile long startMicros;
+        /** Closed by the server or the network, or given up by the watchdog. */
+        volatile boolean lost;
+
+        Link(PGConnection pg) {
+            this.pg = pg;
+        }
+
         @Override
         public void notification(int pid, String channel, String payload) {
             dispatch(channel, payload);
@@ -48,15 +69,25 @@ public final class Listener implements AutoCloseable {
 
         @Override
         public void closed() {
-            markDead("connection closed");
+            lost(this, "connection closed");
         }
-    };
+
+        Backend backend() {
+            return new Backend(pid, startMicros);
+        }
+    }
+
+    /** A backend process: its pid and start time (a pid alone may be reused after a restart). */
+    record Backend(int pid, long startMicros) {}
+
+    /** The current connection, strongly referenced for its whole life; null while down. */
+    private volatile Link link;
 
     private volatile boolean connected;
     private volatile long lastHeardNanos;
     private volatile int backendPid;
-    /** The backend of a connection given up as dead, to be ended once we are back (0: none). */
-    private volatile int stalePid;
+    /** Backends of connections given up as dead, to be ended once we are back. */
+    private final Queue<Backend> stale = new ConcurrentLinkedQueue<>();
 
     private volatile boolean stopped;
     private long lastForgedLogNanos;
@@ -73,6 +104,10 @@ public final class Listener implements AutoCloseable {
     private long unheardSinceNanos;
     private long heardSeq;
     private Thread watchdog;
+    /** Tests only: runs on the watchdog thread before each reconnect attempt (to hold it down). */
+    volatile Runnable beforeReconnect = () -> {};
+    /** Tests only: runs once a connection is open, before its LISTEN (throw to make it fail). */
+    volatile Runnable beforeListen = () -> {};
 
     /**
      * {@code seal} opens what arrives on {@value Ping#CHANNEL} (anything without authority is
@@ -106,11 +141,12 @@ public final class Listener implements AutoCloseable {
     /** Connects (retrying up to ~10 s), then starts the watchdog. */
     public void start() {
         long until = System.nanoTime() + Duration.ofSeconds(10).toNanos();
-        while (!connect()) {
+        Link l;
+        while ((l = connect()) == null) {
             if (System.nanoTime() > until) throw new IllegalStateException("the LISTEN connection could not be opened");
             sleep(250);
         }
-        connected = true;
+        if (!up(l)) giveUp(l, "connection closed while starting");
         watchdog = Thread.ofPlatform().daemon().name("herald-listener-watchdog").start(this::watch);
     }
 
@@ -130,7 +166,36 @@ public final class Listener implements AutoCloseable {
         return backendPid;
     }
 
-    private boolean connect() {
+    /** The current connection's backend start, microseconds since the epoch (tests). */
+    long backendStartMicros() {
+        Link l = link;
+        return l == null ? 0 : l.startMicros;
+    }
+
+    /** The current connection's driver callback (tests replay a late close of it). */
+    PGNotificationListener currentCallback() {
+        return link;
+    }
+
+    /** Whether the current connection was lost and the watchdog has not yet dropped it (tests). */
+    boolean currentLost() {
+        Link l = link;
+        return l != null && l.lost;
+    }
+
+    /** Tests: a backend to end at the next reconnect, as if a connection to it had been given up. */
+    void markStale(int pid, long startMicros) {
+        stale.add(new Backend(pid, startMicros));
+    }
+
+    /**
+     * Opens a connection and LISTENs; null on failure, and then nothing is left open: a
+     * connection whose LISTEN failed is closed (it would otherwise stay open, unreferenced,
+     * until the server or the garbage collector ends it).
+     */
+    private Link connect() {
+        PGConnection c = null;
+        Link l = null;
         try {
             PGDataSource ds = new PGDataSource();
             ds.setServerName(url.host());
@@ -139,45 +204,70 @@ public final class Listener implements AutoCloseable {
             ds.setUser(url.user());
             if (url.password() != null) ds.setPassword(url.password());
             ds.setApplicationName("herald-listener");
-            PGConnection c = ds.getConnection().unwrap(PGConnection.class);
-            c.addNotificationListener(callback);
+            c = ds.getConnection().unwrap(PGConnection.class);
+            l = new Link(c);
+            c.addNotificationListener(l);
+            beforeListen.run();
             try (Statement st = c.createStatement()) {
                 st.execute("LISTEN " + Ping.CHANNEL);
                 for (String ch : channels.keySet()) st.execute("LISTEN \"" + ch.replace("\"", "") + "\"");
-                try (var rs = st.executeQuery("SELECT pg_backend_pid()")) {
+                try (var rs = st.executeQuery("SELECT pid, (extract(epoch FROM backend_start) * 1000000)::bigint"
+                        + " FROM pg_stat_activity WHERE pid = pg_backend_pid()")) {
                     rs.next();
-                    backendPid = rs.getInt(1);
+                    l.pid = rs.getInt(1);
+                    l.startMicros = rs.getLong(2);
                 }
-                terminateStale(st);
             }
-            connection = c;
+            terminateStale(c);
+            if (l.lost) throw new IllegalStateException("the connection closed while it was being opened");
             synchronized (this) {
+                if (stopped) throw new IllegalStateException("the listener is closed");
+                link = l;
+                backendPid = l.pid;
                 lastHeardNanos = System.nanoTime();
                 unheardSeq = 0;
             }
-            return true;
+            return l;
         } catch (Exception e) {
-            log.warn("LISTEN connection failed: {}", e.getMessage());
-            return false;
+            if (!stopped) log.warn("LISTEN connection failed: {}", e.getMessage());
+            if (l != null) l.lost = true;
+            if (c != null) closeAsync(c, l);
+            return null;
         }
+    }
+
+    /** Marks a new connection up, unless it was lost meanwhile (then false). */
+    private synchronized boolean up(Link l) {
+        if (l.lost || stopped) return false;
+        lastHeardNanos = System.nanoTime();
+        connected = true;
+        return true;
     }
 
     /**
      * A connection we gave up on may still be alive on the server's side (half-open TCP: the
      * backend sees no error until TCP retransmissions or keepalives give up, minutes to hours).
      * A LISTENing backend that no longer reads pins the tail of the cluster-wide NOTIFY queue,
-     * which grows until every NOTIFY fails; so end it as soon as we are connected again.
+     * which grows until every NOTIFY fails; so end it as soon as we are connected again. It is
+     * matched by pid AND start time: after a PostgreSQL restart its pid may belong to another
+     * replica's new listener.
      */
-    private void terminateStale(Statement st) {
-        int pid = stalePid;
-        if (pid == 0 || pid == backendPid) return;
-        try (var rs = st.executeQuery("SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity" + " WHERE pid = "
-                + pid + " AND application_name = 'herald-listener'")) {
-            rs.next();
-            if (rs.getInt(1) > 0) log.info("terminated the stale listener backend (pid {})", pid);
-            stalePid = 0;
-        } catch (Exception e) {
-            log.warn("could not terminate the stale listener backend (pid {}): {}", pid, e.getMessage());
+    private void terminateStale(PGConnection c) {
+        for (Backend b; (b = stale.peek()) != null; ) {
+            try (var st = c.prepareStatement("SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity"
+                    + " WHERE pid = ? AND application_name = 'herald-listener'"
+                    + " AND (extract(epoch FROM backend_start) * 1000000)::bigint = ?")) {
+                st.setInt(1, b.pid());
+                st.setLong(2, b.startMicros());
+                try (var rs = st.executeQuery()) {
+                    rs.next();
+                    if (rs.getInt(1) > 0) log.info("terminated the stale listener backend (pid {})", b.pid());
+                }
+                stale.remove(b);
+            } catch (Exception e) {
+                log.warn("could not terminate the stale listener backend (pid {}): {}", b.pid(), e.getMessage());
+                return; // next reconnect
+            }
         }
     }
 
@@ -185,9 +275,11 @@ public final class Listener implements AutoCloseable {
         long backoff = 100;
         while (!stopped) {
             if (!connected) {
-                if (connect()) {
+                beforeReconnect.run();
+                Link l = connect();
+                if (l != null) {
                     reconnects.incrementAndGet();
-                    log.info("listener reconnected (backend pid {}); re-syncing every subscriber", backendPid);
+                    log.info("listener reconnected (backend pid {}); re-syncing every subscriber", l.pid);
                     backoff = 100;
                     for (Runnable r : onReconnect) {
                         try {
@@ -197,9 +289,17 @@ public final class Listener implements AutoCloseable {
                         }
                     }
                     hub.resyncAll();
-                    // Ready only once caches are flushed and every topic re-queries.
-                    lastHeardNanos = System.nanoTime();
-                    connected = true;
+                    // Ready only once caches are flushed and every topic re-queries, and only if
+                    // the connection is still there: a close that came meanwhile found us not yet
+                    // connected and left it to us.
+                    if (!up(l)) {
+                        if (stopped) {
+                            closeAsync(l.pg, l); // close() may have run before link was set
+                            break;
+                        }
+                        giveUp(l, "connection closed while re-syncing");
+                        continue;
+                    }
                 } else {
                     sleep(backoff);
                     backoff = Math.min(backoff * 2, 5_000);
@@ -226,8 +326,9 @@ public final class Listener implements AutoCloseable {
             synchronized (this) {
                 silentNanos = unheardSeq == 0 ? 0 : System.nanoTime() - unheardSinceNanos;
             }
-            if (connected && silentNanos > deadline.toNanos()) {
-                markDead("no self-ping within " + deadline.toMillis() + " ms");
+            Link l = link;
+            if (connected && l != null && silentNanos > deadline.toNanos()) {
+                lost(l, "no self-ping within " + deadline.toMillis() + " ms");
             }
         }
     }
@@ -239,24 +340,48 @@ public final class Listener implements AutoCloseable {
         if (unheardSeq != 0 && pingSeq >= unheardSeq) unheardSeq = 0;
     }
 
-    private void markDead(String why) {
-        if (stopped || !connected) return;
-        connected = false;
-        stalePid = backendPid;
-        log.warn("listener lost: {}; reconnecting", why);
-        PGConnection old = connection;
-        connection = null;
-        if (old != null) {
-            // Closing a half-open connection may block; never on the watchdog's thread.
-            Thread.ofVirtual().start(() -> {
-                try {
-                    old.removeNotificationListener(callback);
-                    old.close();
-                } catch (Exception ignored) {
-                    // it is dead already
-                }
-            });
+    /**
+     * A connection is gone (the driver saw it close, or the watchdog gave up on it). Only the
+     * current, connected one is torn down here; an older one is only marked (its successor is
+     * not touched), and one still being brought up is left to the watchdog, which checks.
+     */
+    private void lost(Link l, String why) {
+        synchronized (this) {
+            if (l.lost) return;
+            l.lost = true;
+            if (stopped || l != link || !connected) return;
+            drop(l);
         }
+        log.warn("listener lost: {}; reconnecting", why);
+        closeAsync(l.pg, l);
+    }
+
+    /** Drops a lost connection: its backend is ended at the next connect, the socket closed. */
+    private void giveUp(Link l, String why) {
+        synchronized (this) {
+            drop(l);
+        }
+        log.warn("listener lost: {}; reconnecting", why);
+        closeAsync(l.pg, l);
+    }
+
+    /** (holding the lock) The backend goes on the stale list before the watchdog may reconnect. */
+    private void drop(Link l) {
+        stale.add(l.backend());
+        if (link == l) link = null;
+        connected = false;
+    }
+
+    /** Closing a half-open connection may block: never on the caller's thread. */
+    private static void closeAsync(PGConnection c, Link l) {
+        Thread.ofVirtual().start(() -> {
+            try {
+                if (l != null) c.removeNotificationListener(l);
+                c.close();
+            } catch (Exception ignored) {
+                // it is dead already
+            }
+        });
     }
 
     private void dispatch(String channel, String payload) {
@@ -308,14 +433,17 @@ public final class Listener implements AutoCloseable {
 
     @Override
     public void close() {
-        stopped = true;
-        connected = false;
+        Link l;
+        synchronized (this) {
+            stopped = true;
+            connected = false;
+            l = link;
+            link = null;
+        }
         if (watchdog != null) watchdog.interrupt();
-        PGConnection c = connection;
-        connection = null;
-        if (c != null) {
+        if (l != null) {
             try {
-                c.close();
+                l.pg.close();
             } catch (Exception ignored) {
                 // closing anyway
             }

@@ -80,8 +80,11 @@ public final class ConfigStore {
         return new Renderer.Rendered(e.type(), o.toString());
     };
 
-    /** {@code config:all}: each tenant's persisted change stream (GET /api/v1/config/watch). */
-    public static final StreamKind KIND = new StreamKind("config", RENDERER, false);
+    /**
+     * {@code config:all}: each tenant's persisted change stream (GET /api/v1/config/watch);
+     * retention prunes its events, never the entries.
+     */
+    public static final StreamKind KIND = new StreamKind("config", RENDERER, true);
 
     /** The current entry (absent if never written or deleted): from the cache, else the database. */
     public ConfigEntry get(ConfigKey key) {

@@ -8,6 +8,7 @@ import com.sun.net.httpserver.HttpExchange;
 import com.sun.net.httpserver.HttpServer;
 import dev.herald.Herald;
 import dev.herald.database.Database;
+import dev.herald.testing.Sql;
 import dev.herald.testing.TestServer;
 import java.io.BufferedReader;
 import java.io.IOException;
@@ -18,7 +19,9 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
@@ -153,7 +156,21 @@ class TestInboxPage {
         }
     }
 
-    /** POST /kill?prefix=P ends P's SSE streams on replica 0; /stop and /start restart it on its port. */
+    /**
+     * POST /kill?prefix=P ends P's SSE streams on replica 0; /stop and /start restart it on its
+     * port; /prune?tenant=&stream=&through= prunes a stream's prefix by retention;
+     * /publish?tenant=&stream=&type= stores an event of any type.
+     */
+    /** The control request's query parameters (decoded). */
+    private static Map<String, String> query(HttpExchange ex) {
+        Map<String, String> q = new HashMap<>();
+        for (String kv : ex.getRequestURI().getQuery().split("&")) {
+            int i = kv.indexOf('=');
+            q.put(kv.substring(0, i), kv.substring(i + 1));
+        }
+        return q;
+    }
+
     private static void startControl() throws IOException {
         control = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 0);
         control.createContext(
@@ -163,6 +180,33 @@ class TestInboxPage {
                     String prefix = q != null && q.startsWith("prefix=") ? q.substring(7) : "";
                     if (prefix.length() != 8) throw new IllegalArgumentException("prefix=<8 characters> required");
                     pageReplica().sessions().closeByToken(prefix);
+                }));
+        control.createContext(
+                "/prune",
+                ex -> answer(ex, () -> {
+                    // /prune?tenant=T&stream=S&through=N: makes S's events up to N older than
+                    // retention and runs the page replica's janitor once.
+                    Map<String, String> q = query(ex);
+                    Sql.age(
+                            server.databaseUrl(),
+                            q.get("tenant"),
+                            q.get("stream"),
+                            Long.parseLong(q.get("through")),
+                            "400 days");
+                    pageReplica().janitor().runOnce();
+                }));
+        control.createContext(
+                "/publish",
+                ex -> answer(ex, () -> {
+                    // /publish?tenant=T&stream=S&type=X: stores an event through herald.publish,
+                    // which checks no type (an event the API refuses today may still be stored).
+                    Map<String, String> q = query(ex);
+                    Sql.scalar(
+                            server.databaseUrl(),
+                            "SELECT herald.publish(?, ?, ?, '{\"stored\":true}'::jsonb)",
+                            q.get("tenant"),
+                            q.get("stream"),
+                            q.get("type"));
                 }));
         control.createContext("/stop", ex -> answer(ex, () -> pageReplica().stop(false)));
         control.createContext(

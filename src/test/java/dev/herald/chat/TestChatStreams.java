@@ -7,19 +7,23 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.herald.database.DatabaseUrl;
 import dev.herald.stream.Ping;
 import dev.herald.stream.PingSeal;
 import dev.herald.stream.StreamKey;
 import dev.herald.testing.Api;
+import dev.herald.testing.Sql;
 import dev.herald.testing.SseClient;
 import dev.herald.testing.TestServer;
 import java.nio.charset.StandardCharsets;
+import java.sql.Connection;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ExecutorService;
@@ -503,8 +507,8 @@ class TestChatStreams {
             }
             int n = landed.size();
             assertTrue(notFound.get() > 0 || n == 400);
-            // Every landed message arrives in order — unless this client was still behind when
-            // the deletion purged them: then a reset (oldest = the deletion) comes first.
+            // Every landed message arrives, in order, then the deletion: the deletion purges
+            // nothing an open stream may still have to fetch.
             List<SseClient.Event> got = new ArrayList<>();
             SseClient.Event e;
             do {
@@ -516,17 +520,79 @@ class TestChatStreams {
             assertEquals(n + 1L, deleted.id());
             List<SseClient.Event> messages =
                     got.stream().filter(x -> x.event().equals("message")).toList();
+            assertEquals(n, messages.size(), "every committed message before 'deleted': " + got);
             for (int i = 0; i < messages.size(); i++)
                 assertEquals(i + 1L, messages.get(i).id());
-            if (messages.size() < n) {
-                SseClient.Event reset = got.get(got.size() - 2);
-                assertEquals("reset", reset.event(), "a lagging client is told its messages are gone: " + got);
-                assertEquals(n + 1L, reset.json().get("oldest").asLong());
-                assertEquals(messages.size() + 2, got.size());
-            } else {
-                assertEquals(n + 1, got.size());
-            }
+            assertEquals(n + 1, got.size(), "no reset: " + got);
             assertTrue(s.awaitClosed(WAIT));
         }
+    }
+
+    @Test
+    void a_message_committed_just_before_the_deletion_reaches_every_open_stream_and_is_purged_later() throws Exception {
+        String token = a.userToken("acme", "late");
+        String chat = createChat(token);
+        String path = "/api/v1/chats/" + chat + "/stream";
+        String stream = "chat:" + chat;
+        DatabaseUrl db = server.databaseUrl();
+        post(a, token, chat, "one");
+        try (SseClient s0 = a.sse(path, token);
+                SseClient s1 = b.sse(path, token)) {
+            assertEquals(1, s0.take(1, WAIT).size());
+            assertEquals(1, s1.take(1, WAIT).size());
+            // An application transaction posts a message and stays open; the deletion (on the
+            // other replica) waits for its row lock, so the two commit back to back.
+            try (Connection app = Sql.connect(db)) {
+                app.setAutoCommit(false);
+                long id = Sql.scalar(
+                        app,
+                        "SELECT o_id FROM herald.post_chat_message('acme', 'late', ?::uuid, 'assistant', '\"two\"'::jsonb)",
+                        chat);
+                assertEquals(2, id);
+                CompletableFuture<Api.Response> deletion =
+                        CompletableFuture.supplyAsync(() -> b.delete("/api/v1/chats/" + chat, token));
+                long until = System.nanoTime() + WAIT.toNanos();
+                while (Sql.scalar(
+                                        db,
+                                        "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
+                                                + " AND wait_event_type = 'Lock'")
+                                == 0
+                        && System.nanoTime() < until) Thread.sleep(5);
+                app.commit();
+                assertEquals(204, deletion.get(30, TimeUnit.SECONDS).status());
+            }
+            // The deletion purged nothing: whatever a replica had not fetched yet is still there.
+            assertEquals(3, Sql.count(db, "acme", stream));
+            for (SseClient s : List.of(s0, s1)) {
+                List<SseClient.Event> got = s.take(2, WAIT);
+                assertEquals(
+                        List.of("message", "deleted"),
+                        got.stream().map(SseClient.Event::event).toList(),
+                        got.toString());
+                assertEquals(
+                        List.of(2L, 3L), got.stream().map(SseClient.Event::id).toList());
+                assertEquals("two", got.get(0).json().path("content").asText());
+                assertTrue(s.awaitClosed(WAIT));
+            }
+        }
+        // The chat is 404 at once; its messages go once the deletion is older than the purge delay.
+        assertEquals(404, a.get("/api/v1/chats/" + chat + "/messages", token).status());
+        server.replica(0).janitor().runOnce();
+        assertEquals(3, Sql.count(db, "acme", stream), "not yet: HERALD_PURGE_DELAY is a minute");
+        Sql.update(
+                db,
+                "UPDATE herald.stream_purges SET deleted_at = now() - interval '2 minutes' WHERE stream = ?",
+                stream);
+        assertTrue(server.replica(0).janitor().runOnce().deleted() >= 2);
+        assertEquals(1, Sql.count(db, "acme", stream), "only the final 'deleted' event is left");
+        assertEquals(3, Sql.minCursor(db, "acme", stream));
+        assertEquals(2, Sql.prunedThrough(db, "acme", stream));
+        // Once the deletion is older than retention, nothing of the chat's stream is left.
+        Sql.update(
+                db, "UPDATE herald.stream_purges SET deleted_at = now() - interval '8 days' WHERE stream = ?", stream);
+        server.replica(1).janitor().runOnce();
+        assertEquals(0, Sql.count(db, "acme", stream));
+        assertEquals(0, Sql.scalar(db, "SELECT count(*) FROM herald.streams WHERE stream = ?", stream));
+        assertEquals(0, Sql.scalar(db, "SELECT count(*) FROM herald.stream_purges WHERE stream = ?", stream));
     }
 }

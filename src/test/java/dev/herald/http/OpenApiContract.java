@@ -148,11 +148,15 @@ final class OpenApiContract {
         return fail(path + " does not document the event '" + event + "'");
     }
 
-    /** Checks an SSE event: documented by name, {@code id:} exactly when persisted, data valid. */
+    /**
+     * Checks an SSE event: documented by name, {@code id:} exactly when persisted or documented
+     * with an {@code id} (a reset), data valid.
+     */
     void checkEvent(String path, SseClient.Event e) {
         String ptr = sseEvent(path, e.event());
-        boolean persisted = doc.at(ptr + "/persisted").asBoolean();
-        assertEquals(persisted, e.id() != null, path + " event " + e.event() + ": id " + e.id());
+        boolean hasId =
+                doc.at(ptr + "/persisted").asBoolean() || doc.at(ptr + "/id").isTextual();
+        assertEquals(hasId, e.id() != null, path + " event " + e.event() + ": id " + e.id());
         validate(ptr + "/data", e.json());
     }
 

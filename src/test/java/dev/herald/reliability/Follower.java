@@ -126,11 +126,16 @@ final class Follower implements AutoCloseable {
     private void accept(RawSse.Event e) {
         if (e.id() == null) return; // transient
         long id = e.id();
+        if ("reset".equals(e.event())) {
+            // Its id is the cursor before the oldest retained event: a resume point, not an event.
+            lastId = Math.max(lastId, id);
+            return;
+        }
         if (id <= lastId) {
             duplicates.incrementAndGet();
             return;
         }
-        if (id != lastId + 1 && !"reset".equals(e.event())) gaps.incrementAndGet();
+        if (id != lastId + 1) gaps.incrementAndGet();
         int w = -1;
         int i = -1;
         java.time.Instant created = null;

@@ -18,7 +18,9 @@ class TestSettings {
     @Test
     void defaults_are_a_week_of_retention_a_janitor_a_minute_and_60_connects_a_minute() {
         Settings s = Settings.fromEnv(Map.of());
-        assertEquals(new Settings.Retention(Duration.ofDays(7), Duration.ofMinutes(1), 1000), s.retention());
+        assertEquals(
+                new Settings.Retention(Duration.ofDays(7), Duration.ofMinutes(1), 1000, Duration.ofMinutes(1)),
+                s.retention());
         assertEquals(new Settings.Replay(60, 100_000, Duration.ofMinutes(1)), s.replay());
     }
 
@@ -28,16 +30,41 @@ class TestSettings {
                 "HERALD_RETENTION", "P1D",
                 "HERALD_RETENTION_INTERVAL", "PT5S",
                 "HERALD_RETENTION_BATCH", "250",
+                "HERALD_PURGE_DELAY", "PT10M",
                 "HERALD_REPLAY_CONNECTS", "0",
                 "HERALD_REPLAY_ROWS", "5000",
                 "HERALD_REPLAY_WINDOW", "PT30S"));
-        assertEquals(new Settings.Retention(Duration.ofDays(1), Duration.ofSeconds(5), 250), c.retention());
+        assertEquals(
+                new Settings.Retention(Duration.ofDays(1), Duration.ofSeconds(5), 250, Duration.ofMinutes(10)),
+                c.retention());
         assertEquals(new Settings.Replay(0, 5000, Duration.ofSeconds(30)), c.replay());
         assertThrows(IllegalArgumentException.class, () -> Settings.fromEnv(Map.of("HERALD_RETENTION_BATCH", "0")));
         assertThrows(IllegalArgumentException.class, () -> Settings.fromEnv(Map.of("HERALD_REPLAY_CONNECTS", "-1")));
         assertThrows(
                 IllegalArgumentException.class, () -> Settings.fromEnv(Map.of("HERALD_RETENTION_INTERVAL", "soon")));
         assertThrows(IllegalArgumentException.class, () -> Settings.fromEnv(Map.of("HERALD_REPLAY_WINDOW", "PT0S")));
+        assertThrows(IllegalArgumentException.class, () -> Settings.fromEnv(Map.of("HERALD_PURGE_DELAY", "-PT1M")));
+    }
+
+    @Test
+    void rings_start_at_512_events_a_stream_and_64_mib_in_all_and_the_environment_changes_both() {
+        Settings d = Settings.fromEnv(Map.of());
+        assertEquals(512, d.streams().ringSize());
+        assertEquals(64L * 1024 * 1024, d.streams().ringBytes());
+        Settings c = Settings.fromEnv(Map.of("HERALD_RING_SIZE", "2048", "HERALD_RING_BYTES", "1048576"));
+        assertEquals(2048, c.streams().ringSize());
+        assertEquals(1_048_576, c.streams().ringBytes());
+        assertEquals(d.streams().heartbeat(), c.streams().heartbeat());
+        var e = assertThrows(
+                IllegalArgumentException.class, () -> Settings.fromEnv(Map.of("HERALD_RING_BYTES", "1000")));
+        assertTrue(e.getMessage().contains("HERALD_RING_BYTES"), e.getMessage());
+        assertThrows(IllegalArgumentException.class, () -> Settings.fromEnv(Map.of("HERALD_RING_BYTES", "64MB")));
+        Settings tuned = Settings.defaults().with(b -> b.ringBytes(123_456).ringSize(64));
+        assertEquals(123_456, tuned.streams().ringBytes());
+        assertEquals(64, tuned.streams().ringSize());
+        assertEquals(
+                Settings.defaults().streams().slowClientTimeout(),
+                tuned.streams().slowClientTimeout());
     }
 
     @Test
@@ -45,11 +72,16 @@ class TestSettings {
         Settings tuned = Settings.defaults()
                 .with(b ->
                         b.retentionBatch(7).replay(3, 9, Duration.ofSeconds(2)).port(1234));
-        assertEquals(new Settings.Retention(Duration.ofDays(7), Duration.ofMinutes(1), 7), tuned.retention());
+        assertEquals(
+                new Settings.Retention(Duration.ofDays(7), Duration.ofMinutes(1), 7, Duration.ofMinutes(1)),
+                tuned.retention());
         assertEquals(new Settings.Replay(3, 9, Duration.ofSeconds(2)), tuned.replay());
         assertEquals(1234, tuned.http().port());
         assertEquals(Settings.defaults().http().host(), tuned.http().host());
         assertEquals(Settings.defaults().streams(), tuned.streams());
+        assertEquals(
+                new Settings.Retention(Duration.ofDays(7), Duration.ofMinutes(1), 7, Duration.ofSeconds(5)),
+                tuned.with(b -> b.purgeDelay(Duration.ofSeconds(5))).retention());
     }
 
     @Test

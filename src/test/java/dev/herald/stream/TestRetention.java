@@ -2,7 +2,6 @@ package dev.herald.stream;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
-import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
@@ -64,7 +63,7 @@ class TestRetention {
             List<SseClient.Event> got = sse.take(5, WAIT);
             SseClient.Event reset = got.get(0);
             assertEquals("reset", reset.event());
-            assertNull(reset.id());
+            assertEquals(6L, reset.id(), "the cursor just before the oldest retained event");
             assertEquals("cursor_expired", reset.json().get("reason").asText());
             assertEquals(7, reset.json().get("oldest").asLong());
             assertEquals(
@@ -73,7 +72,8 @@ class TestRetention {
             long live = publishJob(api, "ret", "odd", token);
             assertEquals(live, sse.next(WAIT).id());
         }
-        // A client that saw everything up to the pruning point continues without a reset.
+        // Resuming from the reset's id (or having seen everything up to the pruning point)
+        // continues exactly, without another reset.
         try (SseClient sse = api.sse("/api/v1/teams/ret/events", token, 6L)) {
             assertEquals(
                     List.of(7L, 8L, 9L, 10L, 11L),
@@ -83,6 +83,7 @@ class TestRetention {
         try (SseClient sse = api.sse("/api/v1/teams/ret/events?job_id=even", token, 0L)) {
             List<SseClient.Event> got = sse.take(3, WAIT);
             assertEquals("reset", got.get(0).event());
+            assertEquals(6L, got.get(0).id());
             assertEquals(
                     List.of(8L, 10L),
                     got.subList(1, 3).stream().map(SseClient.Event::id).toList());
@@ -122,33 +123,105 @@ class TestRetention {
         }
     }
 
-    @Test
-    void inbox_chat_and_chats_streams_are_never_pruned() throws Exception {
-        List<String> kept = List.of("inbox:zoe", "chat:7f1c0a4e-0000-4000-8000-000000000001", "chats:zoe");
-        try (Connection c = Sql.connect(db)) {
-            for (String stream : kept) {
-                for (int i = 0; i < 3; i++)
-                    Sql.scalar(c, "SELECT herald.publish('ret-k', ?, 'x', '{}'::jsonb)", stream);
-            }
-            for (int i = 0; i < 3; i++) Sql.scalar(c, "SELECT herald.publish('ret-k', 'user:zoe', 'x', '{}'::jsonb)");
+    /** A stale cursor: reset (id = the pruning point) first, then exactly the retained rest. */
+    static void assertResetThenRest(SseClient opened, long prunedThrough, List<Long> rest) {
+        try (SseClient sse = opened) {
+            assertEquals(200, sse.status, sse.errorBody());
+            List<SseClient.Event> got = sse.take(1 + rest.size(), WAIT);
+            SseClient.Event reset = got.get(0);
+            assertEquals("reset", reset.event(), got.toString());
+            assertEquals(prunedThrough, reset.id());
+            assertEquals(prunedThrough + 1, reset.json().get("oldest").asLong());
+            assertEquals(
+                    rest,
+                    got.subList(1, got.size()).stream().map(SseClient.Event::id).toList());
+            assertTrue(sse.drain(QUIET).isEmpty());
         }
-        for (String stream : kept) Sql.age(db, "ret-k", stream, 3, "365 days");
-        Sql.age(db, "ret-k", "user:zoe", 3, "365 days");
+    }
+
+    @Test
+    void inbox_streams_are_pruned_the_notifications_stay_and_a_stale_cursor_gets_reset_then_the_rest(Api api) {
+        String writer = api.mint("ret-i", null, "events:write");
+        String reader = api.userToken("ret-i", "ivy");
+        for (int i = 1; i <= 5; i++) {
+            Api.Response r = api.post("/api/v1/users/ivy/inbox", writer, Map.of("title", "n" + i));
+            assertEquals(201, r.status(), r.toString());
+        }
+        assertEquals(3, Sql.age(db, "ret-i", "inbox:ivy", 3, "8 days"));
+        assertTrue(janitor().runOnce().worked());
+        assertEquals(3, Sql.prunedThrough(db, "ret-i", "inbox:ivy"));
+        assertEquals(2, Sql.count(db, "ret-i", "inbox:ivy"));
+        // What the events described stays: every notification, and the unread count.
+        JsonNode list = api.get("/api/v1/inbox", reader).json();
+        assertEquals(5, list.get("notifications").size());
+        assertEquals(5, list.get("unread_count").asInt());
+        assertResetThenRest(api.sse("/api/v1/inbox/watch", reader, 1L), 3, List.of(4L, 5L));
+    }
+
+    @Test
+    void chat_list_streams_are_pruned_but_a_chats_own_message_stream_never_is(Api api) throws Exception {
+        String token = api.userToken("ret-c", "cy");
+        List<String> chats = new java.util.ArrayList<>();
+        for (int i = 1; i <= 3; i++) {
+            Api.Response r = api.post("/api/v1/chats", token, Map.of("title", "c" + i));
+            assertEquals(201, r.status(), r.toString());
+            chats.add(r.json().get("id").asText());
+        }
+        assertEquals(
+                200,
+                api.patch("/api/v1/chats/" + chats.get(0), token, Map.of("title", "renamed"))
+                        .status());
+        String messages = "chat:" + chats.get(0);
+        for (int i = 0; i < 3; i++) {
+            assertEquals(
+                    201,
+                    api.post(
+                                    "/api/v1/chats/" + chats.get(0) + "/messages",
+                                    token,
+                                    Map.of("role", "user", "content", "m" + i))
+                            .status());
+        }
+        Sql.age(db, "ret-c", "chats:cy", 2, "8 days");
+        Sql.age(db, "ret-c", messages, 3, "365 days");
 
         assertTrue(janitor().runOnce().worked());
-        for (String stream : kept) {
-            assertEquals(3, Sql.count(db, "ret-k", stream), stream);
-            assertEquals(0, Sql.prunedThrough(db, "ret-k", stream), stream);
-        }
-        assertEquals(0, Sql.count(db, "ret-k", "user:zoe"));
-        assertEquals(3, Sql.prunedThrough(db, "ret-k", "user:zoe"));
-        // The SQL function refuses them outright too.
+        assertEquals(2, Sql.prunedThrough(db, "ret-c", "chats:cy"));
+        assertEquals(2, Sql.count(db, "ret-c", "chats:cy"));
+        // The chats stay, and so do a chat's messages, however old.
+        assertEquals(3, api.get("/api/v1/chats", token).json().get("chats").size());
+        assertEquals(3, Sql.count(db, "ret-c", messages));
+        assertEquals(0, Sql.prunedThrough(db, "ret-c", messages));
+        assertEquals(
+                3,
+                api.get("/api/v1/chats/" + chats.get(0) + "/messages", token)
+                        .json()
+                        .get("messages")
+                        .size());
+        assertResetThenRest(api.sse("/api/v1/chats/watch", token, 1L), 2, List.of(3L, 4L));
+        // The SQL function refuses a chat's message stream outright too.
         try (Connection c = Sql.connect(db)) {
             java.sql.SQLException e = org.junit.jupiter.api.Assertions.assertThrows(
                     java.sql.SQLException.class,
-                    () -> Sql.scalar(c, "SELECT herald.prune_stream('ret-k', 'inbox:zoe', 3, 100)"));
+                    () -> Sql.scalar(c, "SELECT herald.prune_stream('ret-c', ?, 3, 100)", messages));
             assertEquals("22023", e.getSQLState());
         }
+    }
+
+    @Test
+    void config_streams_are_pruned_the_entries_stay_and_a_stale_cursor_gets_reset_then_the_rest(Api api) {
+        String admin = api.mint("ret-cfg", null, "admin", "events:read");
+        for (String entity : List.of("p1", "p2", "p3", "p1")) {
+            Api.Response r = api.put("/api/v1/config/providers/" + entity, admin, Map.of("value", entity));
+            assertEquals(200, r.status(), r.toString());
+        }
+        assertEquals(2, Sql.age(db, "ret-cfg", "config:all", 2, "8 days"));
+        assertTrue(janitor().runOnce().worked());
+        assertEquals(2, Sql.prunedThrough(db, "ret-cfg", "config:all"));
+        assertEquals(2, Sql.count(db, "ret-cfg", "config:all"));
+        JsonNode p1 = api.get("/api/v1/config/providers/p1", admin).json();
+        assertEquals(2, p1.get("version").asInt());
+        assertEquals(200, api.get("/api/v1/config/providers/p2", admin).status(), "the entries stay");
+        assertResetThenRest(api.sse("/api/v1/config/watch", admin, 0L), 2, List.of(3L, 4L));
     }
 
     @Test

@@ -76,6 +76,14 @@ public final class Sql {
         }
     }
 
+    public static Object value(DatabaseUrl url, String sql, Object... args) {
+        try (Connection c = connect(url)) {
+            return value(c, sql, args);
+        } catch (SQLException e) {
+            throw new AssertionError(sql + ": " + e.getMessage(), e);
+        }
+    }
+
     /** Every row the query returns, each read by {@code row}. */
     public static <T> List<T> query(Connection c, String sql, Row<T> row, Object... args) throws SQLException {
         List<T> out = new ArrayList<>();
