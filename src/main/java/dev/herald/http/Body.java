@@ -34,7 +34,16 @@ public final class Body {
         if (declared > maxBytes) throw tooLarge(maxBytes);
         byte[] bytes;
         try (InputStream in = ctx.req().getInputStream()) {
-            bytes = in.readNBytes((int) Math.min(Integer.MAX_VALUE - 8, maxBytes + 1));
+            if (declared >= 0) {
+                // The usual case: read exactly what was declared into one array (reading up to
+                // the limit allocated and copied 16 KB chunks for every publish).
+                bytes = new byte[(int) declared];
+                if (in.readNBytes(bytes, 0, bytes.length) < bytes.length) {
+                    throw ApiException.badRequest("invalid_body", "the request body ended early");
+                }
+            } else {
+                bytes = in.readNBytes((int) Math.min(Integer.MAX_VALUE - 8, maxBytes + 1));
+            }
         } catch (IOException e) {
             throw ApiException.badRequest("invalid_body", "could not read the request body");
         }

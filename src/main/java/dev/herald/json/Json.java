@@ -1,7 +1,9 @@
 package dev.herald.json;
 
+import com.fasterxml.jackson.core.JsonFactory;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.core.StreamReadConstraints;
+import com.fasterxml.jackson.core.util.JsonRecyclerPools;
 import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -13,7 +15,16 @@ import java.io.UncheckedIOException;
 
 /** The one ObjectMapper: RFC 3339 times, shallow nesting limits against depth bombs. */
 public final class Json {
-    public static final ObjectMapper MAPPER = JsonMapper.builder()
+    /**
+     * Jackson's default buffer pool is per thread, and a virtual thread lives for one request:
+     * every parse and every write allocated fresh buffers (a quarter of the publishing
+     * replica's allocation at 200 publishes/s). One pool shared by all threads reuses them.
+     */
+    private static final JsonFactory FACTORY = JsonFactory.builder()
+            .recyclerPool(JsonRecyclerPools.sharedConcurrentDequePool())
+            .build();
+
+    public static final ObjectMapper MAPPER = JsonMapper.builder(FACTORY)
             .addModule(new JavaTimeModule())
             .disable(SerializationFeature.WRITE_DATES_AS_TIMESTAMPS)
             .disable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES)
