@@ -11,7 +11,6 @@ import dev.herald.testing.Sql;
 import dev.herald.testing.SseClient;
 import dev.herald.testing.TestServer;
 import java.sql.Connection;
-import java.sql.DriverManager;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
@@ -35,39 +34,26 @@ import org.junit.jupiter.api.extension.RegisterExtension;
 class TestDatabaseBoundary {
     static final Duration WAIT = Duration.ofSeconds(10);
     static final Duration QUIET = Duration.ofMillis(300);
-    static final String PASSWORD = "app-" + Long.toHexString(Double.doubleToLongBits(Math.random()));
 
     @RegisterExtension
     static final TestServer server = TestServer.replicas(1);
 
+    static LoginRoles roles;
     /** A LOGIN role granted herald_app, as an application would use. */
     static DatabaseUrl app;
-    /** A LOGIN role with no grants at all: what PUBLIC may do. */
+    /** A LOGIN role with no grants at all: what PUBLIC may do (which includes NOTIFY and LISTEN). */
     static DatabaseUrl nobody;
 
     @BeforeAll
     static void roles() {
-        // Roles are cluster-wide: names of their own, dropped afterwards.
-        String suffix = ProcessHandle.current().pid() + "_" + System.nanoTime();
-        DatabaseUrl db = server.databaseUrl();
-        app = login(db, "herald_test_app_" + suffix, " IN ROLE " + DatabaseBoundary.APP_ROLE);
-        nobody = login(db, "herald_test_nobody_" + suffix, "");
+        roles = new LoginRoles(server.databaseUrl(), "herald_test");
+        app = roles.app;
+        nobody = roles.nobody;
     }
 
     @AfterAll
     static void dropRoles() {
-        for (DatabaseUrl u : new DatabaseUrl[] {app, nobody}) {
-            if (u != null) Sql.execute(server.databaseUrl(), "DROP ROLE IF EXISTS " + u.user());
-        }
-    }
-
-    static DatabaseUrl login(DatabaseUrl db, String role, String membership) {
-        Sql.execute(db, "CREATE ROLE " + role + " LOGIN PASSWORD '" + PASSWORD + "'" + membership);
-        return new DatabaseUrl(db.host(), db.port(), db.database(), role, PASSWORD);
-    }
-
-    static Connection connect(DatabaseUrl url) throws SQLException {
-        return DriverManager.getConnection(url.jdbcUrl(), url.user(), url.password());
+        if (roles != null) roles.close();
     }
 
     // --- publishing through herald_app ---
@@ -76,7 +62,7 @@ class TestDatabaseBoundary {
     void herald_app_publishes_user_events_seen_on_commit_never_on_rollback(Api api) throws Exception {
         String token = api.userToken("boundary", "alice");
         try (SseClient sse = api.sse("/api/v1/events", token);
-                Connection c = connect(app)) {
+                Connection c = Sql.connect(app)) {
             assertEquals(200, sse.status, sse.errorBody());
             c.setAutoCommit(false);
             String publish = "SELECT herald.publish_user_event('boundary', 'alice', ?, '{\"n\":1}')";
@@ -99,7 +85,7 @@ class TestDatabaseBoundary {
     void herald_app_publishes_job_events_seen_on_commit_never_on_rollback(Api api) throws Exception {
         String token = api.mint("bteam", null, "events:read");
         try (SseClient sse = api.sse("/api/v1/teams/bteam/events", token);
-                Connection c = connect(app)) {
+                Connection c = Sql.connect(app)) {
             assertEquals(200, sse.status, sse.errorBody());
             c.setAutoCommit(false);
             String publish = "SELECT herald.publish_job_event('bteam', 'etl', ?, '{\"rows\":7}')";
@@ -123,7 +109,7 @@ class TestDatabaseBoundary {
     void herald_app_creates_inbox_notifications_seen_on_commit_never_on_rollback(Api api) throws Exception {
         String token = api.userToken("boundary", "bob");
         try (SseClient sse = api.sse("/api/v1/inbox/watch", token);
-                Connection c = connect(app)) {
+                Connection c = Sql.connect(app)) {
             assertEquals(200, sse.status, sse.errorBody());
             c.setAutoCommit(false);
             String notify = "SELECT herald.notify_inbox('boundary', 'bob', ?, 'body', NULL, ARRAY['billing'],"
@@ -148,7 +134,7 @@ class TestDatabaseBoundary {
 
     @Test
     void the_publish_functions_run_as_their_owner_with_a_fixed_search_path() throws Exception {
-        try (Connection c = connect(server.databaseUrl())) {
+        try (Connection c = Sql.connect(server.databaseUrl())) {
             for (String f : DatabaseBoundary.PUBLISH_FUNCTIONS) {
                 try (PreparedStatement ps = c.prepareStatement(
                         "SELECT prosecdef, proconfig::text FROM pg_proc WHERE oid = ?::regprocedure")) {
@@ -163,7 +149,7 @@ class TestDatabaseBoundary {
         }
         // Whatever the caller's own search_path, and whatever it created, the functions reach
         // Herald's objects and the built-ins.
-        try (Connection c = connect(app);
+        try (Connection c = Sql.connect(app);
                 Statement st = c.createStatement()) {
             st.execute("CREATE TEMP TABLE events (tenant text, stream text, cursor bigint, type text, data jsonb)");
             st.execute("CREATE TEMP TABLE streams (tenant text, stream text, head bigint)");
@@ -187,7 +173,7 @@ class TestDatabaseBoundary {
         assertTrue(
                 relations.stream().anyMatch(r -> r[0].equals("herald.tokens")),
                 "herald.tokens is among the tables checked");
-        try (Connection c = connect(app)) {
+        try (Connection c = Sql.connect(app)) {
             assertDenied(c, "SELECT * FROM herald.tokens");
             assertEveryRelationDenied(c, relations);
         }
@@ -198,7 +184,7 @@ class TestDatabaseBoundary {
         Set<String> documented = documented();
         List<Routine> routines = routines();
         Set<String> executable = new TreeSet<>();
-        try (Connection c = connect(server.databaseUrl());
+        try (Connection c = Sql.connect(server.databaseUrl());
                 PreparedStatement ps =
                         c.prepareStatement("SELECT has_function_privilege(?, ?::regprocedure, 'EXECUTE')")) {
             for (Routine r : routines) {
@@ -217,14 +203,14 @@ class TestDatabaseBoundary {
         assertTrue(
                 undocumented.stream().anyMatch(r -> r.signature.equals("herald.publish(text,text,text,jsonb)")),
                 "the internal herald.publish is among the functions checked: " + undocumented);
-        try (Connection c = connect(app)) {
+        try (Connection c = Sql.connect(app)) {
             for (Routine r : undocumented) assertDenied(c, r.call);
         }
     }
 
     @Test
     void public_may_do_nothing_in_schema_herald() throws Exception {
-        try (Connection c = connect(nobody)) {
+        try (Connection c = Sql.connect(nobody)) {
             for (Routine r : routines()) assertDenied(c, r.call);
             assertEveryRelationDenied(c, relations());
         }
@@ -250,7 +236,7 @@ class TestDatabaseBoundary {
         Sql.execute(owner, "CREATE FUNCTION herald.test_later() RETURNS int LANGUAGE sql AS 'SELECT 1'");
         try {
             for (DatabaseUrl who : new DatabaseUrl[] {app, nobody}) {
-                try (Connection c = connect(who)) {
+                try (Connection c = Sql.connect(who)) {
                     assertDenied(c, "SELECT herald.test_later()");
                 }
             }
@@ -281,7 +267,7 @@ class TestDatabaseBoundary {
     /** The documented publish functions, as regprocedure prints them. */
     static Set<String> documented() throws SQLException {
         Set<String> out = new TreeSet<>();
-        try (Connection c = connect(server.databaseUrl());
+        try (Connection c = Sql.connect(server.databaseUrl());
                 PreparedStatement ps = c.prepareStatement("SELECT ?::regprocedure::text")) {
             for (String f : DatabaseBoundary.PUBLISH_FUNCTIONS) {
                 ps.setString(1, f);
@@ -301,7 +287,7 @@ class TestDatabaseBoundary {
      */
     static List<Routine> routines() throws SQLException {
         List<Routine> out = new ArrayList<>();
-        try (Connection c = connect(server.databaseUrl());
+        try (Connection c = Sql.connect(server.databaseUrl());
                 Statement st = c.createStatement();
                 ResultSet rs = st.executeQuery("""
                         SELECT p.oid::regprocedure::text, p.prokind,
@@ -328,7 +314,7 @@ class TestDatabaseBoundary {
     /** Every table, view and sequence in schema herald: {qualified name, relkind, a column}. */
     static List<String[]> relations() throws SQLException {
         List<String[]> out = new ArrayList<>();
-        try (Connection c = connect(server.databaseUrl());
+        try (Connection c = Sql.connect(server.databaseUrl());
                 Statement st = c.createStatement();
                 ResultSet rs = st.executeQuery("""
                         SELECT 'herald.' || quote_ident(c.relname), c.relkind::text,
@@ -387,7 +373,7 @@ class TestDatabaseBoundary {
     }
 
     static long scalar(DatabaseUrl url, String sql, Object... args) {
-        try (Connection c = connect(url)) {
+        try (Connection c = Sql.connect(url)) {
             return scalar(c, sql, args);
         } catch (SQLException e) {
             throw new AssertionError(sql + ": " + e.getMessage(), e);

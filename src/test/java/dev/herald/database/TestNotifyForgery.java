@@ -1,5 +1,8 @@
 package dev.herald.database;
 
+import static dev.herald.testing.MetricsText.awaitValue;
+import static dev.herald.testing.MetricsText.scrape;
+import static dev.herald.testing.MetricsText.value;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
@@ -40,35 +43,27 @@ class TestNotifyForgery {
     static final Duration WAIT = Duration.ofSeconds(10);
     static final Duration QUIET = Duration.ofMillis(500);
     static final String TENANT = "forgery";
-    static final String PASSWORD =
-            "forger-" + Long.toHexString(ThreadLocalRandom.current().nextLong());
+    static final String REJECTED = "herald_notifications_rejected_total";
 
     @RegisterExtension
     static final TestServer server = TestServer.replicas(1);
 
+    static LoginRoles roles;
     /** A LOGIN role granted herald_app, as an application would use. */
     static DatabaseUrl app;
-    /** A LOGIN role with no grants: all PUBLIC may do, which includes NOTIFY and LISTEN. */
+    /** A LOGIN role with no grants at all: what PUBLIC may do (which includes NOTIFY and LISTEN). */
     static DatabaseUrl nobody;
 
     @BeforeAll
     static void roles() {
-        String suffix = ProcessHandle.current().pid() + "_" + System.nanoTime();
-        DatabaseUrl db = server.databaseUrl();
-        app = login(db, "herald_forger_app_" + suffix, " IN ROLE " + DatabaseBoundary.APP_ROLE);
-        nobody = login(db, "herald_forger_nobody_" + suffix, "");
+        roles = new LoginRoles(server.databaseUrl(), "herald_forger");
+        app = roles.app;
+        nobody = roles.nobody;
     }
 
     @AfterAll
     static void dropRoles() {
-        for (DatabaseUrl u : new DatabaseUrl[] {app, nobody}) {
-            if (u != null) Sql.execute(server.databaseUrl(), "DROP ROLE IF EXISTS " + u.user());
-        }
-    }
-
-    static DatabaseUrl login(DatabaseUrl db, String role, String membership) {
-        Sql.execute(db, "CREATE ROLE " + role + " LOGIN PASSWORD '" + PASSWORD + "'" + membership);
-        return new DatabaseUrl(db.host(), db.port(), db.database(), role, PASSWORD);
+        if (roles != null) roles.close();
     }
 
     @Test
@@ -248,26 +243,11 @@ class TestNotifyForgery {
     }
 
     private static double rejected(Api api) {
-        return metric(api.get("/metrics", null).body(), "herald_notifications_rejected_total");
+        return value(scrape(api), REJECTED);
     }
 
     /** Waits until the replica has counted at least {@code atLeast} rejected payloads; returns the count. */
     private static double awaitRejected(Api api, double atLeast) throws InterruptedException {
-        long until = System.nanoTime() + WAIT.toNanos();
-        double v;
-        do {
-            v = rejected(api);
-            if (v >= atLeast) return v;
-            Thread.sleep(50);
-        } while (System.nanoTime() < until);
-        return v;
-    }
-
-    private static double metric(String text, String name) {
-        for (String line : text.split("\n")) {
-            if (line.startsWith(name + " ") || line.startsWith(name + "{"))
-                return Double.parseDouble(line.substring(line.lastIndexOf(' ') + 1));
-        }
-        throw new AssertionError(name + " not in /metrics");
+        return value(awaitValue(api, REJECTED, v -> v >= atLeast), REJECTED);
     }
 }

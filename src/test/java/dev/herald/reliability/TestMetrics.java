@@ -1,5 +1,8 @@
 package dev.herald.reliability;
 
+import static dev.herald.testing.MetricsText.awaitValue;
+import static dev.herald.testing.MetricsText.scrape;
+import static dev.herald.testing.MetricsText.value;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -19,7 +22,6 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
-import java.util.function.DoublePredicate;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.slf4j.LoggerFactory;
@@ -145,32 +147,5 @@ class TestMetrics {
                             && l.contains("duration_ms="),
                     l);
         assertTrue(lines.list.stream().allMatch(e -> e.getLevel() == Level.INFO));
-    }
-
-    static String scrape(Api api) {
-        Api.Response r = api.get("/metrics", null);
-        assertEquals(200, r.status());
-        assertTrue(r.header("Content-Type").startsWith("text/plain"), r.header("Content-Type"));
-        return r.body();
-    }
-
-    /** The value of a sample (the first, for labelled ones). */
-    static double value(String text, String name) {
-        for (String line : text.split("\n")) {
-            if (line.startsWith(name + " ") || line.startsWith(name + "{"))
-                return Double.parseDouble(line.substring(line.lastIndexOf(' ') + 1));
-        }
-        throw new AssertionError(name + " not in /metrics");
-    }
-
-    static String awaitValue(Api api, String name, DoublePredicate ok) throws InterruptedException {
-        long until = System.nanoTime() + Duration.ofSeconds(15).toNanos();
-        String text;
-        do {
-            text = scrape(api);
-            if (ok.test(value(text, name))) return text;
-            Thread.sleep(100);
-        } while (System.nanoTime() < until);
-        throw new AssertionError(name + " = " + value(text, name) + " after 15 s");
     }
 }
