@@ -18,6 +18,7 @@ import dev.herald.inbox.InboxRoutes;
 import dev.herald.ops.Metrics;
 import dev.herald.ops.NotifyQueueSampler;
 import dev.herald.ops.OpsRoutes;
+import dev.herald.ops.Warmup;
 import dev.herald.settings.Settings;
 import dev.herald.sse.ReplayBudget;
 import dev.herald.sse.Sessions;
@@ -77,6 +78,7 @@ public final class Herald implements AutoCloseable {
     private final RetentionJanitor janitor;
     private final NotifyQueueSampler notifyQueue;
     private final IdempotencyPruner idempotencyPruner;
+    private final Warmup warmup;
     private final Javalin app;
     private volatile boolean stopped;
 
@@ -209,6 +211,11 @@ public final class Herald implements AutoCloseable {
         Idempotency idempotency = new Idempotency(db.dsl());
         this.idempotencyPruner = new IdempotencyPruner(idempotency, Duration.ofMinutes(10));
 
+        // The warm-up: real traffic over loopback before /readyz turns 200, so the JIT has
+        // compiled the publish and delivery paths before a load balancer sends clients.
+        Settings.Warmup warm = settings.warmup();
+        this.warmup = new Warmup(auth, db, WebServer.loopbackSockets(settings.tls()), warm.publishes(), warm.limit());
+
         // Durability: a database that acknowledges commits it can lose breaks Herald's promise
         // (an acknowledged event, its cursor): the server works, but says so loudly.
         Database.Durability durability = checkDurability(db);
@@ -224,7 +231,7 @@ public final class Herald implements AutoCloseable {
                         ctx.header("X-Content-Type-Options", "nosniff");
                         ctx.header("Cache-Control", "no-store");
                     });
-                    new OpsRoutes(db, listener, metrics, durability).register(cfg.routes);
+                    new OpsRoutes(db, listener, warmup, metrics, durability).register(cfg.routes);
                     new AdminRoutes(auth, tokens, maxBody).register(cfg.routes);
                     new UserEventRoutes(auth, publisher, idempotency, events, sse, metrics, maxBody)
                             .register(cfg.routes);
@@ -279,6 +286,7 @@ public final class Herald implements AutoCloseable {
         h.notifyQueue.start();
         h.idempotencyPruner.start();
         h.app.start();
+        h.warmup.start(h.port());
         log.info(
                 "Herald {} listening on {}://{}:{} — database {} ({})",
                 VERSION,
@@ -341,6 +349,7 @@ public final class Herald implements AutoCloseable {
         // Stop accepting before ending streams: clients that reconnect at once (and load
         // balancers) must find this replica gone, not be answered 503 by it.
         WebServer.stopAccepting(app, settings.http().host(), Duration.ofSeconds(1));
+        warmup.close();
         sessions.shutdown(Duration.ofSeconds(3));
         app.stop();
         revocationPoller.close();

@@ -9,6 +9,7 @@ import io.javalin.Javalin;
 import io.javalin.config.JavalinConfig;
 import io.javalin.http.Context;
 import io.javalin.http.HttpResponseException;
+import java.security.GeneralSecurityException;
 import java.security.KeyStore;
 import java.security.KeyStoreException;
 import java.time.Duration;
@@ -16,6 +17,9 @@ import java.util.Collections;
 import java.util.List;
 import java.util.Map;
 import java.util.function.Consumer;
+import javax.net.SocketFactory;
+import javax.net.ssl.SSLContext;
+import javax.net.ssl.TrustManagerFactory;
 import org.eclipse.jetty.alpn.server.ALPNServerConnectionFactory;
 import org.eclipse.jetty.http2.HTTP2Cipher;
 import org.eclipse.jetty.http2.server.HTTP2CServerConnectionFactory;
@@ -276,6 +280,23 @@ public final class WebServer {
         }
         throw new IllegalArgumentException(
                 "HERALD_TLS_KEYSTORE: " + tls.keystore().toAbsolutePath() + " holds no private key");
+    }
+
+    /**
+     * Sockets for this replica's own loopback calls (the warm-up): plain, or TLS trusting the
+     * certificate of HERALD_TLS_KEYSTORE (the server's own, whoever signed it).
+     */
+    public static SocketFactory loopbackSockets(Settings.Tls tls) {
+        if (!tls.enabled()) return SocketFactory.getDefault();
+        try {
+            TrustManagerFactory tmf = TrustManagerFactory.getInstance(TrustManagerFactory.getDefaultAlgorithm());
+            tmf.init(keyStore(tls));
+            SSLContext ctx = SSLContext.getInstance("TLS");
+            ctx.init(null, tmf.getTrustManagers(), null);
+            return ctx.getSocketFactory();
+        } catch (GeneralSecurityException e) {
+            throw new IllegalArgumentException("HERALD_TLS_KEYSTORE: " + e.getMessage());
+        }
     }
 
     static String codeFor(int status) {

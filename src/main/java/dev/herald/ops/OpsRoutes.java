@@ -17,14 +17,16 @@ import java.util.concurrent.atomic.AtomicReference;
 public final class OpsRoutes {
     private final Database db;
     private final Listener listener;
+    private final Warmup warmup;
     private final Metrics metrics;
     private final Database.Durability durability;
     private final AtomicReference<CompletableFuture<Boolean>> probe = new AtomicReference<>();
 
     /** {@code durability}: the database's, as checked at start (null if it could not be read). */
-    public OpsRoutes(Database db, Listener listener, Metrics metrics, Database.Durability durability) {
+    public OpsRoutes(Database db, Listener listener, Warmup warmup, Metrics metrics, Database.Durability durability) {
         this.db = db;
         this.listener = listener;
+        this.warmup = warmup;
         this.metrics = metrics;
         this.durability = durability;
     }
@@ -34,10 +36,13 @@ public final class OpsRoutes {
         routes.get("/readyz", ctx -> {
             boolean database = databaseReachable();
             boolean listening = listener.connected();
+            boolean warm = warmup.done();
+            boolean ready = database && listening && warm;
             Map<String, Object> body = new LinkedHashMap<>();
-            body.put("status", database && listening ? "ready" : "unavailable");
+            body.put("status", ready ? "ready" : database && listening ? "warming_up" : "unavailable");
             body.put("database", database);
             body.put("listener", listening);
+            body.put("warmed_up", warm);
             // Not a readiness condition (the server works), a warning an operator must see.
             if (durability != null) {
                 Map<String, Object> d = new LinkedHashMap<>();
@@ -48,7 +53,7 @@ public final class OpsRoutes {
             } else {
                 body.put("warnings", List.of("the database's durability settings could not be read at start"));
             }
-            JsonResponses.respond(ctx, database && listening ? 200 : 503, body);
+            JsonResponses.respond(ctx, ready ? 200 : 503, body);
         });
         routes.get(
                 "/metrics",

@@ -30,7 +30,8 @@ public record Settings(
         Limits limits,
         Jwt jwt,
         Cors cors,
-        Tls tls) {
+        Tls tls,
+        Warmup warmup) {
 
     /** The HTTP port: HERALD_HOST, HERALD_PORT, HERALD_MAX_BODY_BYTES. */
     public record Http(String host, int port, long maxBodyBytes) {}
@@ -47,6 +48,13 @@ public record Settings(
      */
     public record Streams(
             Duration heartbeat, long sseRetryMillis, Duration slowClientTimeout, int ringSize, long ringBytes) {}
+
+    /**
+     * The warm-up before {@code /readyz} turns 200: HERALD_WARMUP events published (and
+     * delivered) over loopback through the real stack, 0 for none; HERALD_WARMUP_LIMIT, the
+     * longest it may take before the replica turns ready regardless.
+     */
+    public record Warmup(int publishes, Duration limit) {}
 
     /** The listener's self-ping: HERALD_WATCHDOG_INTERVAL, HERALD_WATCHDOG_DEADLINE. */
     public record Watchdog(Duration interval, Duration deadline) {}
@@ -220,7 +228,12 @@ public record Settings(
                 new Limits(64, 20, Duration.ofSeconds(10)),
                 new Jwt(null, null, null, "herald"),
                 new Cors(List.of()),
-                Tls.NONE);
+                Tls.NONE,
+                // 6,000: measured end to end (bench e2e, two replicas started together, 100
+                // subscribers x 200 events/s; bench/RESULTS.md), the first 1,000 publishes after
+                // ready had p99 80 ms; 3,000 left 139 ms, none 254-484 ms. It takes 9 s on one
+                // replica alone on this 2-core machine, 19-24 s for two starting at once.
+                new Warmup(6_000, Duration.ofSeconds(60)));
     }
 
     public static Settings fromEnv(Map<String, String> env) {
@@ -269,7 +282,10 @@ public record Settings(
                         e.text("HERALD_JWT_ISSUER"),
                         Objects.requireNonNullElse(e.text("HERALD_JWT_AUDIENCE"), d.jwt.audience())),
                 Cors.parse(e.text(Cors.VARIABLE)),
-                e.tls());
+                e.tls(),
+                new Warmup(
+                        e.integer("HERALD_WARMUP", d.warmup.publishes(), 0, 1_000_000),
+                        e.duration("HERALD_WARMUP_LIMIT", d.warmup.limit())));
     }
 
     /** The shortest HERALD_ADMIN_TOKEN accepted. */
@@ -302,6 +318,7 @@ public record Settings(
         private Jwt jwt;
         private Cors cors;
         private Tls tls;
+        private Warmup warmup;
 
         private Builder(Settings s) {
             http = s.http;
@@ -316,6 +333,7 @@ public record Settings(
             jwt = s.jwt;
             cors = s.cors;
             tls = s.tls;
+            warmup = s.warmup;
         }
 
         public Builder host(String host) {
@@ -492,7 +510,19 @@ public record Settings(
                     limits,
                     jwt,
                     cors,
-                    tls);
+                    tls,
+                    warmup);
+        }
+
+        /** Events to publish in the warm-up before {@code /readyz} turns 200 (0: none). */
+        public Builder warmup(int publishes) {
+            return warmup(publishes, warmup.limit());
+        }
+
+        /** The warm-up's events, and the longest it may take before the replica turns ready regardless. */
+        public Builder warmup(int publishes, Duration limit) {
+            warmup = new Warmup(publishes, limit);
+            return this;
         }
     }
 

@@ -36,8 +36,8 @@ class TestBootstrap {
 
     @Test
     void an_embedded_server_prints_its_operator_token_once_and_keeps_data_across_restarts(@TempDir Path dir) {
-        Settings config =
-                Settings.defaults().with(b -> b.port(0).host("127.0.0.1").dataDir(dir));
+        Settings config = Settings.defaults()
+                .with(b -> b.port(0).host("127.0.0.1").dataDir(dir).warmup(0));
         String operator;
         String userToken;
         PrintStream original = System.out;

@@ -41,7 +41,11 @@ class TestEmbeddedServer {
 
     Settings settings() {
         return Settings.defaults()
-                .with(b -> b.port(0).host("127.0.0.1").dataDir(dataDir).adminToken(TestServer.ADMIN_TOKEN));
+                .with(b -> b.port(0)
+                        .host("127.0.0.1")
+                        .dataDir(dataDir)
+                        .adminToken(TestServer.ADMIN_TOKEN)
+                        .warmup(0));
     }
 
     Path passwordFile() {

@@ -199,6 +199,8 @@ class DistributionIT {
             String output = read(log);
             assertEquals(0, p.exitValue(), output);
             assertTrue(output.contains("Herald stopped"), output);
+            // The default warm-up ran on the linked runtime (its JIT probe needs java.management).
+            assertTrue(output.contains("warm-up: 6000 publishes and 24008 deliveries"), output);
             System.out.println(
                     "[dist] bin/herald ran from " + exe.getParent().getParent() + " and exited 0 on SIGTERM");
         } finally {

@@ -63,6 +63,7 @@ class TestSigterm {
             pb.environment().put("HERALD_ADMIN_TOKEN", TestServer.ADMIN_TOKEN);
             pb.environment().put("HERALD_WATCHDOG_INTERVAL", "PT0.3S");
             pb.environment().put("HERALD_WATCHDOG_DEADLINE", "PT1.5S");
+            pb.environment().put("HERALD_WARMUP", "0");
             Process p = pb.start();
             try {
                 Api child = new Api("http://127.0.0.1:" + port);

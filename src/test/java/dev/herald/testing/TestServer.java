@@ -71,7 +71,8 @@ public final class TestServer implements AutoCloseable, BeforeAllCallback, After
     /**
      * The settings every test replica starts from: fast watchdog, quick slow-client drops, and
      * the abuse limits off (tests send 401s and open streams of one token by the hundred on
-     * purpose; TestAbuseLimits sets them).
+     * purpose; TestAbuseLimits sets them), and no warm-up (thousands of events per start; TestWarmup
+     * runs it).
      */
     public static Settings baseSettings(DatabaseUrl url) {
         return Settings.defaults()
@@ -82,7 +83,8 @@ public final class TestServer implements AutoCloseable, BeforeAllCallback, After
                         .watchdog(Duration.ofMillis(300), Duration.ofMillis(1500))
                         .slowClientTimeout(Duration.ofSeconds(3))
                         .authFailures(0, Duration.ofSeconds(10))
-                        .maxStreamsPerUser(1_000_000));
+                        .maxStreamsPerUser(1_000_000)
+                        .warmup(0));
     }
 
     /** This server's settings with further changes, for replicas a test starts itself. */
