@@ -74,6 +74,12 @@ public final class WebServer {
                 }
             });
             cfg.http.maxRequestSize = 64L * 1024 * 1024;
+            // Javalin copies every response body to the output through a new array of this size,
+            // by default Jetty's output buffer size, 32 KB: at 2,500 publishes/s that was 80 MB/s
+            // of garbage and 19 % of the server's CPU samples (JFR), for answers of about 100
+            // bytes. Jetty still aggregates the body in its own 32 KB buffer; larger bodies take
+            // a few more copies.
+            cfg.http.responseBufferSize = 2048;
             cfg.jetty.addConnector((server, httpConfig) -> {
                 httpConfig.setSendServerVersion(false);
                 ServerConnector c = keyStore == null

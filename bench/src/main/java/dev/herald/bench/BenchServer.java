@@ -7,6 +7,7 @@ import dev.herald.stream.GroupCommit;
 import dev.herald.json.Json;
 
 import java.io.BufferedReader;
+import java.io.IOException;
 import java.io.InputStreamReader;
 import java.lang.management.ManagementFactory;
 import java.nio.charset.StandardCharsets;
@@ -22,6 +23,20 @@ import java.util.stream.Stream;
  * {@code stats}, {@code gc} (full GC twice, then stats), {@code quit}.
  */
 public final class BenchServer {
+    /** Waits until the replica's /readyz answers 200 (its warm-up done), at most two minutes. */
+    private static void awaitReady(int port) throws InterruptedException {
+        long until = System.nanoTime() + 120_000_000_000L;
+        for (int i = 0; i < 10_000 && System.nanoTime() < until; i++) {
+            try (HttpConn h = new HttpConn(port)) {
+                if (h.get("/readyz", null).status() == 200) return;
+            } catch (IOException notYet) {
+                // not listening yet
+            }
+            Thread.sleep(100);
+        }
+        throw new IllegalStateException("the replica was not ready within 120 s");
+    }
+
     public static void main(String[] args) throws Exception {
         String mode = args.length > 0 ? args[0] : "herald";
         Herald herald = null;
@@ -31,6 +46,7 @@ public final class BenchServer {
             Settings c = Settings.fromEnv(System.getenv()).with(b -> b.host("127.0.0.1"));
             herald = Herald.start(c);
             port = herald.port();
+            awaitReady(port); // the warm-up runs first, as a load balancer would wait for it
         } else if (mode.equals("forwarder")) {
             forwarder = Forwarder.start(System.getenv("HERALD_DATABASE_URL"));
             port = forwarder.port();
