@@ -1,6 +1,7 @@
 package dev.herald.http;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import dev.herald.json.Json;
 import io.javalin.http.Context;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
@@ -126,7 +127,7 @@ public final class Idempotency {
                 claim.key(),
                 claim.requestHash(),
                 status,
-                answer.toString(),
+                Json.text(answer),
                 TTL.toSeconds() + " seconds");
         if (stored == 0) throw new KeyTaken();
     }

@@ -1,6 +1,5 @@
 package dev.herald.http;
 
-import com.fasterxml.jackson.databind.JsonNode;
 import dev.herald.json.Json;
 import io.javalin.http.Context;
 
@@ -13,7 +12,7 @@ public final class JsonResponses {
 
     /** Writes a JSON response: a JsonNode as is, anything else serialized. */
     public static void respond(Context ctx, int status, Object body) {
-        respondRaw(ctx, status, body instanceof JsonNode n ? n.toString() : Json.write(body));
+        ctx.status(status).contentType(CONTENT_TYPE).result(Json.bytes(body));
     }
 
     /** Writes JSON text that is already rendered (e.g. stored jsonb spliced into a body). */

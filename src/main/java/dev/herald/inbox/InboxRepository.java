@@ -80,7 +80,7 @@ public final class InboxRepository {
                     in.content(),
                     in.icon(),
                     in.targets().toArray(String[]::new),
-                    JSONB.valueOf(in.actions().toString()));
+                    JSONB.valueOf(Json.text(in.actions())));
             JsonNode answer = find(tx, tenant, user, id)
                     .orElseThrow(() -> new IllegalStateException("notification " + id + " vanished"))
                     .toJson();

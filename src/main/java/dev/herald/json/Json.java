@@ -49,6 +49,24 @@ public final class Json {
         }
     }
 
+    /**
+     * A tree as compact JSON text. Not {@code JsonNode.toString()}: that writes through Jackson's
+     * internal mapper, whose buffers are per thread, so on a virtual thread every call allocated
+     * fresh ones (9 % of the server's CPU samples at 5,000 publishes/s, JFR).
+     */
+    public static String text(JsonNode node) {
+        return write(node);
+    }
+
+    /** A tree, or anything else, as UTF-8 JSON bytes, through the shared buffers. */
+    public static byte[] bytes(Object o) {
+        try {
+            return MAPPER.writeValueAsBytes(o);
+        } catch (JsonProcessingException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
     public static JsonNode parse(String s) {
         try {
             return MAPPER.readTree(s);

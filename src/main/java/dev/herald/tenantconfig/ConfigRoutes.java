@@ -8,6 +8,7 @@ import dev.herald.http.ApiException;
 import dev.herald.http.Body;
 import dev.herald.http.JsonResponses;
 import dev.herald.http.Params;
+import dev.herald.json.Json;
 import dev.herald.ops.Metrics;
 import dev.herald.sse.Sse;
 import io.javalin.config.RoutesConfig;
@@ -63,7 +64,7 @@ public final class ConfigRoutes {
         // "value" may be any JSON, null included; only its absence is an error.
         JsonNode value = body.node().get("value");
         if (value == null) throw Body.missing("value");
-        ConfigEntry e = store.put(key, value.toString());
+        ConfigEntry e = store.put(key, Json.text(value));
         metrics.published(1);
         JsonResponses.respondRaw(ctx, 200, e.body());
     }

@@ -66,8 +66,7 @@ public final class UserEventRoutes {
     }
 
     /** Wire form of a user event: {"type","data","created_at"}. */
-    static final Renderer RENDERER =
-            e -> new Renderer.Rendered(e.type(), view(e, false).toString());
+    static final Renderer RENDERER = e -> new Renderer.Rendered(e.type(), Json.text(view(e, false)));
 
     /** {@code user:<user>}; retention prunes it. */
     public static final StreamKind KIND = new StreamKind("user", RENDERER, true);
@@ -103,7 +102,7 @@ public final class UserEventRoutes {
         }
         JsonNode data = body.optAny("data");
         StreamKey key = stream(p.tenantOrThrow(), user);
-        String json = data == null ? "{}" : data.toString();
+        String json = data == null ? "{}" : Json.text(data);
         Idempotency.Claim claim = Idempotency.claim(ctx, key.tenant(), body);
         boolean published = idempotency.respondOnce(ctx, claim, 201, once -> {
             if (!once.active()) return answer(key, publisher.publish(key, type, json));
