@@ -116,7 +116,8 @@ public final class Herald implements AutoCloseable {
                 jwt.enabled() ? new JwtVerifier(jwt.secret(), jwt.jwksUrl(), jwt.issuer(), jwt.audience()) : null;
         Auth auth =
                 new Auth(tokens, prefix -> publisher.notify(Ping.control("revoke", prefix)), settings.limits(), jwts);
-        this.sessions = new Sessions(settings.streams().slowClientTimeout(), metrics);
+        this.sessions = new Sessions(
+                settings.streams().slowClientTimeout(), settings.streams().heartbeat(), metrics);
         auth.onRevoked(sessions::closeByToken);
         listener.onControl("revoke", auth::revoked);
         this.revocationPoller = new RevocationPoller(tokens, auth, Duration.ofSeconds(2));

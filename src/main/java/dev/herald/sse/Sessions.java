@@ -19,12 +19,19 @@ public final class Sessions implements AutoCloseable {
     private final Map<String, Integer> perOwner = new ConcurrentHashMap<>();
 
     private final long slowNanos;
+    private final long tickMillis;
     private final SseMetrics metrics;
     private final Thread sweeper;
     private volatile boolean shuttingDown;
 
-    public Sessions(Duration slowClientTimeout, SseMetrics metrics) {
+    /**
+     * The sweeper ticks every quarter of the slow-client timeout and of the heartbeat (20 to
+     * 500 ms): it drops slow clients and wakes idle sessions whose heartbeat, token expiry or
+     * read retry is due, so those come at most a tick late.
+     */
+    public Sessions(Duration slowClientTimeout, Duration heartbeat, SseMetrics metrics) {
         this.slowNanos = slowClientTimeout.toNanos();
+        this.tickMillis = Math.max(20, Math.min(500, Math.min(slowNanos, heartbeat.toNanos()) / 4_000_000));
         this.metrics = metrics;
         this.sweeper = Thread.ofPlatform().daemon().name("herald-sse-sweeper").start(this::sweep);
     }
@@ -93,11 +100,13 @@ public final class Sessions implements AutoCloseable {
     private void sweep() {
         while (!Thread.currentThread().isInterrupted()) {
             try {
-                Thread.sleep(Math.max(50, Math.min(500, slowNanos / 4_000_000)));
+                Thread.sleep(tickMillis);
             } catch (InterruptedException e) {
                 return;
             }
+            long now = System.nanoTime();
             for (SseSession s : open) {
+                s.wakeIfDue(now);
                 if (s.writeBlockedNanos() > slowNanos) {
                     log.info("dropping a slow SSE client (write blocked > {} ms)", slowNanos / 1_000_000);
                     metrics.slowClientDropped();

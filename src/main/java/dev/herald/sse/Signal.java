@@ -1,40 +1,37 @@
 package dev.herald.sse;
 
-import java.util.concurrent.TimeUnit;
-import java.util.concurrent.locks.Condition;
-import java.util.concurrent.locks.ReentrantLock;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.locks.LockSupport;
 
-/** A wake-up flag one thread waits on and any thread sets; wake-ups are never lost. */
+/**
+ * A wake-up flag one thread waits on and any thread sets; wake-ups are never lost. The hub sets
+ * it once per event for every live session, so setting is one atomic swap and, only when the
+ * flag was clear, one unpark: no lock.
+ */
 final class Signal {
-    private final ReentrantLock lock = new ReentrantLock();
-    private final Condition changed = lock.newCondition();
-    private boolean set;
+    private final AtomicBoolean set = new AtomicBoolean();
+    private volatile Thread waiter;
 
     void set() {
-        lock.lock();
-        try {
-            set = true;
-            changed.signal();
-        } finally {
-            lock.unlock();
+        if (!set.getAndSet(true)) {
+            Thread w = waiter;
+            if (w != null) LockSupport.unpark(w);
         }
     }
 
-    /** Waits until set or the deadline passes; returns whether it was set, and clears it. */
-    boolean await(long nanos) throws InterruptedException {
-        lock.lock();
+    /**
+     * Waits until set, and clears it. No timeout: on a virtual thread a timed wait schedules a
+     * timer task and cancels it on every wake (SseSession).
+     */
+    void await() throws InterruptedException {
+        waiter = Thread.currentThread();
         try {
-            long left = nanos;
-            while (!set && left > 0) left = changed.awaitNanos(left);
-            boolean was = set;
-            set = false;
-            return was;
+            while (!set.getAndSet(false)) {
+                LockSupport.park(this);
+                if (Thread.interrupted()) throw new InterruptedException();
+            }
         } finally {
-            lock.unlock();
+            waiter = null;
         }
-    }
-
-    boolean awaitMillis(long ms) throws InterruptedException {
-        return await(TimeUnit.MILLISECONDS.toNanos(ms));
     }
 }

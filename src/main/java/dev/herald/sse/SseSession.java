@@ -11,6 +11,7 @@ import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Predicate;
 
@@ -55,6 +56,8 @@ public final class SseSession implements Subscriber {
     private volatile boolean closed;
     private volatile String closeReason;
     private volatile long writeStartedNanos;
+    /** When the idle loop must run again by itself (heartbeat, token expiry, a retry); the sweeper wakes it. */
+    private volatile long wakeAtNanos = Long.MAX_VALUE;
 
     SseSession(
             OutputStream out,
@@ -128,6 +131,11 @@ public final class SseSession implements Subscriber {
     void abort(String reason) {
         close(reason);
         link.abort(reason);
+    }
+
+    /** The sweeper's tick: wakes the session if its heartbeat, expiry or retry is due. */
+    void wakeIfDue(long nowNanos) {
+        if (nowNanos - wakeAtNanos >= 0) signal.set();
     }
 
     /** How long the current write has been blocked, in nanoseconds (0 when not writing). */
@@ -245,7 +253,16 @@ public final class SseSession implements Subscriber {
                 continue;
             }
             long wait = Math.min(heartbeatMillis - idle, untilExpiry());
-            signal.awaitMillis(retryMillis > 0 ? Math.min(wait, retryMillis) : wait);
+            if (retryMillis > 0) wait = Math.min(wait, retryMillis);
+            // An untimed wait: a timed one schedules a timer task and cancels it on every wake,
+            // 12 % of the subscribers' replica's CPU samples at 100 subscribers x 200 events/s
+            // (JFR). Idle sessions are woken by the sweeper when this is due, within its tick.
+            wakeAtNanos = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(Math.min(wait, 86_400_000L));
+            try {
+                signal.await();
+            } finally {
+                wakeAtNanos = Long.MAX_VALUE;
+            }
         }
     }
 }
