@@ -1,7 +1,10 @@
 package dev.herald.http;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.herald.json.Json;
+import dev.herald.stream.Publisher;
+import dev.herald.stream.StreamKey;
 import io.javalin.http.Context;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
@@ -10,6 +13,7 @@ import java.time.Duration;
 import java.util.Arrays;
 import java.util.Optional;
 import java.util.function.Function;
+import java.util.function.LongFunction;
 import java.util.regex.Pattern;
 import org.jooq.DSLContext;
 import org.slf4j.Logger;
@@ -93,6 +97,29 @@ public final class Idempotency {
         }
         JsonResponses.respond(ctx, status, answer);
         return true;
+    }
+
+    /**
+     * Publishes one event and answers 201 with {@code answer} of its cursor, once per key: the
+     * plain group-committed publish without a key, or with the answer recorded in the event's
+     * own transaction. Returns whether this request published.
+     */
+    public boolean publishOnce(
+            Context ctx,
+            Claim claim,
+            Publisher publisher,
+            StreamKey key,
+            String type,
+            String json,
+            LongFunction<ObjectNode> answer) {
+        return respondOnce(ctx, claim, 201, once -> {
+            if (!once.active()) return answer.apply(publisher.publish(key, type, json));
+            return publisher.write(key, tx -> {
+                ObjectNode out = answer.apply(Publisher.publishInTransaction(tx, key, type, json));
+                once.record(tx, out);
+                return out;
+            });
+        });
     }
 
     /** Answers from a stored first answer to the claim's key, if there is one. */

@@ -61,15 +61,10 @@ public final class TeamJobRoutes {
         StreamKey key = JobEvents.stream(team);
         String stored = JobEvents.stored(job, data);
         Idempotency.Claim claim = Idempotency.claim(ctx, team, body);
-        boolean published = idempotency.respondOnce(ctx, claim, 201, once -> {
-            if (!once.active()) return answer(key, publisher.publish(key, status, stored), job, status);
-            return publisher.write(key, tx -> {
-                ObjectNode out = answer(key, Publisher.publishInTransaction(tx, key, status, stored), job, status);
-                once.record(tx, out);
-                return out;
-            });
-        });
-        if (published) metrics.published(1);
+        if (idempotency.publishOnce(
+                ctx, claim, publisher, key, status, stored, cursor -> answer(key, cursor, job, status))) {
+            metrics.published(1);
+        }
     }
 
     private static ObjectNode answer(StreamKey key, long cursor, String job, String status) {

@@ -104,15 +104,9 @@ public final class UserEventRoutes {
         StreamKey key = stream(p.tenantOrThrow(), user);
         String json = data == null ? "{}" : Json.text(data);
         Idempotency.Claim claim = Idempotency.claim(ctx, key.tenant(), body);
-        boolean published = idempotency.respondOnce(ctx, claim, 201, once -> {
-            if (!once.active()) return answer(key, publisher.publish(key, type, json));
-            return publisher.write(key, tx -> {
-                ObjectNode out = answer(key, Publisher.publishInTransaction(tx, key, type, json));
-                once.record(tx, out);
-                return out;
-            });
-        });
-        if (published) metrics.published(1);
+        if (idempotency.publishOnce(ctx, claim, publisher, key, type, json, cursor -> answer(key, cursor))) {
+            metrics.published(1);
+        }
     }
 
     private static ObjectNode answer(StreamKey key, long cursor) {
