@@ -4,6 +4,7 @@ import dev.herald.auth.Auth;
 import dev.herald.auth.Scope;
 import dev.herald.database.Database;
 import java.io.BufferedInputStream;
+import java.io.EOFException;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
@@ -138,13 +139,14 @@ public final class Warmup implements AutoCloseable {
             for (Thread t : publishers) {
                 t.join(Math.max(1, (deadline - System.nanoTime()) / 1_000_000) + IN_FLIGHT_WAIT.toMillis());
             }
-            long expected = SUBSCRIBERS * 2L + (long) Math.min(tickets.get(), publishes) * SUBSCRIBERS;
+            int published = Math.min(tickets.get(), publishes);
+            long expected = SUBSCRIBERS * 2L + (long) published * SUBSCRIBERS;
             awaitDeliveries(delivered, expected, Math.min(deadline, System.nanoTime() + DELIVERY_WAIT.toNanos()));
             awaitQuietJit(Math.min(deadline, System.nanoTime() + JIT_WAIT.toNanos()));
             closeAll();
             for (Thread t : subscribers) t.join(1_000);
             boolean timedOut = System.nanoTime() >= deadline;
-            return new Outcome(Math.min(tickets.get(), publishes), delivered.get(), timedOut);
+            return new Outcome(published, delivered.get(), timedOut);
         } finally {
             closeAll();
             removeTraces(tenant, token);
@@ -248,12 +250,13 @@ public final class Warmup implements AutoCloseable {
             out.flush();
             InputStream in = new BufferedInputStream(s.getInputStream());
             String status = line(in);
-            if (status == null || !status.startsWith("HTTP/1.1 200")) throw new IOException("SSE answered " + status);
+            if (!status.startsWith("HTTP/1.1 200")) throw new IOException("SSE answered " + status);
             while (!line(in).isEmpty()) {
                 // headers
             }
             delivered.incrementAndGet();
-            for (String l = line(in); l != null; l = line(in)) {
+            // Until the warm-up closes the socket (EOFException, or a closed-socket IOException).
+            for (String l = line(in); ; l = line(in)) {
                 if (l.startsWith("id:")) delivered.incrementAndGet();
             }
         } catch (IOException e) {
@@ -264,10 +267,10 @@ public final class Warmup implements AutoCloseable {
     /** Reads one HTTP/1.1 response (Content-Length or chunked), returning its status. */
     private static int readResponse(InputStream in) throws IOException {
         String status = line(in);
-        if (status == null || status.length() < 12) throw new IOException("no answer");
+        if (status.length() < 12) throw new IOException("no answer: " + status);
         long length = -1;
         boolean chunked = false;
-        for (String h = line(in); h != null && !h.isEmpty(); h = line(in)) {
+        for (String h = line(in); !h.isEmpty(); h = line(in)) {
             String lower = h.toLowerCase(java.util.Locale.ROOT);
             if (lower.startsWith("content-length:"))
                 length = Long.parseLong(h.substring(15).trim());
@@ -289,7 +292,7 @@ public final class Warmup implements AutoCloseable {
         return Integer.parseInt(status.substring(9, 12));
     }
 
-    /** One line without its CRLF (or LF); null at the end of the stream. */
+    /** One line without its CRLF (or LF); EOFException when the stream ends first. */
     private static String line(InputStream in) throws IOException {
         StringBuilder sb = new StringBuilder(64);
         for (int c = in.read(); c != -1; c = in.read()) {
@@ -300,8 +303,7 @@ public final class Warmup implements AutoCloseable {
             }
             sb.append((char) c);
         }
-        if (sb.isEmpty()) return null;
-        return sb.toString();
+        throw new EOFException("the server closed the connection");
     }
 
     /** The token, the tenant and everything published under it: nothing of the warm-up stays. */
