@@ -170,7 +170,7 @@ public final class ChatRepository {
             publish(tx, "deleted", chat);
             StreamKey key = chatStream(tenant, id);
             long last = Publisher.publishInTransaction(
-                    tx, key, ChatWire.DELETED, Json.text(Json.object().put("chat_id", id.toString())));
+                    tx, key, ChatWire.DELETED, Json.write(Json.object().put("chat_id", id.toString())));
             RetentionJanitor.schedulePurge(tx, key, last);
             return true;
         });

@@ -32,12 +32,12 @@ final class ChatWire {
 
     /** Renderer for kind {@code chat}: messages, and the final {@code deleted} event. */
     static final Renderer CHAT = e -> switch (e.type()) {
-        case MESSAGE -> new Renderer.Rendered(MESSAGE, Json.text(message(e)));
+        case MESSAGE -> new Renderer.Rendered(MESSAGE, Json.write(message(e)));
         case DELETED -> {
             ObjectNode o = Json.object();
             o.set("chat_id", Json.parse(e.data()).path("chat_id"));
             o.put("deleted_at", Chat.time(e.createdAt()));
-            yield new Renderer.Rendered(DELETED, Json.text(o));
+            yield new Renderer.Rendered(DELETED, Json.write(o));
         }
         default -> Renderer.AS_STORED.render(e);
     };
@@ -48,13 +48,13 @@ final class ChatWire {
         ObjectNode o = Json.object();
         o.put("kind", d.path("kind").asText(e.type()));
         o.set("chat", Chat.ordered(d.path("chat")));
-        return new Renderer.Rendered(e.type(), Json.text(o));
+        return new Renderer.Rendered(e.type(), Json.write(o));
     };
 
     static String lifecycle(String kind, Chat chat) {
         ObjectNode o = Json.object();
         o.put("kind", kind);
         o.set("chat", chat.json());
-        return Json.text(o);
+        return Json.write(o);
     }
 }

@@ -154,7 +154,7 @@ public final class Idempotency {
                 claim.key(),
                 claim.requestHash(),
                 status,
-                Json.text(answer),
+                Json.write(answer),
                 TTL.toSeconds() + " seconds");
         if (stored == 0) throw new KeyTaken();
     }

@@ -24,8 +24,8 @@ final class InboxRenderer implements Renderer {
             JsonNode data = Json.parse(e.data());
             if (!(data instanceof ObjectNode d)) return AS_STORED.render(e);
             return switch (e.type()) {
-                case "notification" -> new Rendered(e.type(), Json.text(notification(d, e.cursor())));
-                case "read_status" -> new Rendered(e.type(), Json.text(readStatus(d)));
+                case "notification" -> new Rendered(e.type(), Json.write(notification(d, e.cursor())));
+                case "read_status" -> new Rendered(e.type(), Json.write(readStatus(d)));
                 default -> AS_STORED.render(e);
             };
         } catch (RuntimeException malformed) {

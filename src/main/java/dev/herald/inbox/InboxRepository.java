@@ -80,7 +80,7 @@ public final class InboxRepository {
                     in.content(),
                     in.icon(),
                     in.targets().toArray(String[]::new),
-                    JSONB.valueOf(Json.text(in.actions())));
+                    JSONB.valueOf(Json.write(in.actions())));
             JsonNode answer = find(tx, tenant, user, id)
                     .orElseThrow(() -> new IllegalStateException("notification " + id + " vanished"))
                     .toJson();

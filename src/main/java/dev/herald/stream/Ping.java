@@ -34,11 +34,11 @@ public final class Ping {
     public static String transientSignal(StreamKey key, String event, JsonNode data) {
         ObjectNode o = Json.object();
         o.put("t", key.tenant()).put("s", key.stream()).put("x", event).set("d", data);
-        return Json.text(o);
+        return Json.write(o);
     }
 
     public static String control(String kind, String value) {
-        return Json.text(Json.object().put("k", kind).put("v", value));
+        return Json.write(Json.object().put("k", kind).put("v", value));
     }
 
     /** Reads a payload of this channel; IOException when it is not one of the three shapes. */

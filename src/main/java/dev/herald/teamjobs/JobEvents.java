@@ -40,7 +40,7 @@ public final class JobEvents {
         ObjectNode o = Json.object();
         o.put("job", job);
         o.set("data", data == null || data.isNull() ? Json.object() : data);
-        return Json.text(o);
+        return Json.write(o);
     }
 
     /** Publishes inside the caller's jOOQ transaction: visible only if it commits. */
@@ -49,7 +49,7 @@ public final class JobEvents {
     }
 
     /** Wire form: {@code event: <status>}, data {@code {"job_id","status","data","created_at"}}. */
-    static final Renderer RENDERER = e -> new Renderer.Rendered(e.type(), Json.text(view(e)));
+    static final Renderer RENDERER = e -> new Renderer.Rendered(e.type(), Json.write(view(e)));
 
     /** {@code team:<team>} in tenant {@code <team>}; retention prunes it. */
     public static final StreamKind KIND = new StreamKind("team", RENDERER, true);

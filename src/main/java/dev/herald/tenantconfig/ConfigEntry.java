@@ -22,7 +22,7 @@ public record ConfigEntry(
         o.putRawValue("value", new RawValue(valueJson));
         o.put("version", version);
         o.put("updated_at", DateTimeFormatter.ISO_INSTANT.format(updatedAt));
-        return new ConfigEntry(key, true, valueJson, version, updatedAt, Json.text(o));
+        return new ConfigEntry(key, true, valueJson, version, updatedAt, Json.write(o));
     }
 
     public static ConfigEntry absent(ConfigKey key, long version) {

@@ -64,7 +64,7 @@ public final class ConfigRoutes {
         // "value" may be any JSON, null included; only its absence is an error.
         JsonNode value = body.node().get("value");
         if (value == null) throw Body.missing("value");
-        ConfigEntry e = store.put(key, Json.text(value));
+        ConfigEntry e = store.put(key, Json.write(value));
         metrics.published(1);
         JsonResponses.respondRaw(ctx, 200, e.body());
     }

@@ -77,7 +77,7 @@ public final class ConfigStore {
         o.set("entity_id", d.get("entity_id"));
         if (d.has("version")) o.set("version", d.get("version"));
         if (d.has("deleted")) o.set("deleted", d.get("deleted"));
-        return new Renderer.Rendered(e.type(), Json.text(o));
+        return new Renderer.Rendered(e.type(), Json.write(o));
     };
 
     /**

@@ -66,7 +66,7 @@ public final class UserEventRoutes {
     }
 
     /** Wire form of a user event: {"type","data","created_at"}. */
-    static final Renderer RENDERER = e -> new Renderer.Rendered(e.type(), Json.text(view(e, false)));
+    static final Renderer RENDERER = e -> new Renderer.Rendered(e.type(), Json.write(view(e, false)));
 
     /** {@code user:<user>}; retention prunes it. */
     public static final StreamKind KIND = new StreamKind("user", RENDERER, true);
@@ -102,7 +102,7 @@ public final class UserEventRoutes {
         }
         JsonNode data = body.optAny("data");
         StreamKey key = stream(p.tenantOrThrow(), user);
-        String json = data == null ? "{}" : Json.text(data);
+        String json = data == null ? "{}" : Json.write(data);
         Idempotency.Claim claim = Idempotency.claim(ctx, key.tenant(), body);
         if (idempotency.publishOnce(ctx, claim, publisher, key, type, json, cursor -> answer(key, cursor))) {
             metrics.published(1);
